@@ -1,0 +1,98 @@
+"""Per-product AWS WAFv2: one web ACL per scope, its IP sets, and the ALB associations."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+
+import pulumi
+import pulumi_aws as aws
+
+from components.providers import Providers, opts
+from components.tags import guard_tags
+from guard.config.products import Product
+from guard.waf_rules import WebAclSpec, web_acls_for
+
+
+def _rule_json(spec: WebAclSpec, arns: Mapping[str, str]) -> str:
+    return json.dumps(spec.rules(arns))
+
+
+def _rule_json_input(spec: WebAclSpec, arns: Mapping[str, pulumi.Output[str]]) -> pulumi.Input[str]:
+    """Plain text when no IP set is referenced, so the rules are known at preview time.
+
+    A referenced IP set that already exists has a known ARN at preview too; only a set created in
+    the same update makes the rules unknown until it exists (IP sets are declared even when empty
+    so that adding the first entry updates a set in place).
+    """
+    if not arns:
+        return _rule_json(spec, {})
+    # Bind spec now: apply callbacks run after the caller's loop has moved on.
+    return pulumi.Output.all(**arns).apply(lambda resolved, s=spec: _rule_json(s, resolved))
+
+
+class ProductWaf(pulumi.ComponentResource):
+    """The web ACLs protecting one product.
+
+    ALBs are associated here. A CloudFront distribution names its web ACL in its own
+    configuration (WAF's association API does not cover CloudFront), so the CloudFront web ACL
+    ARN is an output for the distribution's owner to consume.
+    """
+
+    web_acl_arns: dict[str, pulumi.Output[str]]
+    web_acls: dict[str, aws.wafv2.WebAcl]
+
+    def __init__(
+        self,
+        product: Product,
+        *,
+        stack: str,
+        providers: Providers,
+        opts_: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("guard:waf:ProductWaf", product.name, None, opts_)
+        tags = guard_tags(stack, product.name, product.owner)
+        self.web_acl_arns = {}
+        self.web_acls = {}
+        for spec in web_acls_for(product, stack):
+            provider = providers.regional if spec.scope == "REGIONAL" else providers.us_east_1
+            ip_sets = {
+                ip_set.key: aws.wafv2.IpSet(
+                    ip_set.name,
+                    name=ip_set.name,
+                    scope=spec.scope,
+                    ip_address_version=ip_set.ip_version,
+                    addresses=list(ip_set.addresses),
+                    description=f"guard {ip_set.list_kind}list for {product.name} ({ip_set.ip_version})",
+                    tags=tags,
+                    opts=opts(self, provider),
+                )
+                for ip_set in spec.ip_sets
+            }
+            referenced = {s.key: ip_sets[s.key].arn for s in spec.ip_sets if s.addresses}
+            web_acl = aws.wafv2.WebAcl(
+                spec.name,
+                name=spec.name,
+                scope=spec.scope,
+                description=f"guard: {product.name} ({spec.wcu} WCU)",
+                default_action={"allow": {}},
+                rule_json=_rule_json_input(spec, referenced),
+                visibility_config={
+                    "cloudwatch_metrics_enabled": True,
+                    "metric_name": spec.metric_name,
+                    "sampled_requests_enabled": True,
+                },
+                tags=tags,
+                opts=opts(self, provider),
+            )
+            self.web_acls[spec.scope] = web_acl
+            self.web_acl_arns[spec.scope] = web_acl.arn
+            if spec.scope == "REGIONAL":
+                for endpoint in product.endpoints_of("alb"):
+                    aws.wafv2.WebAclAssociation(
+                        f"{product.name}-{endpoint.name}",
+                        resource_arn=endpoint.arn,
+                        web_acl_arn=web_acl.arn,
+                        opts=opts(self, provider),
+                    )
+        self.register_outputs({"web_acl_arns": self.web_acl_arns})

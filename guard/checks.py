@@ -1,0 +1,212 @@
+"""Checks that need more than one field: uniqueness, ARNs against the stack, the rule catalog,
+IP list overlaps, and each web ACL against AWS's limits and API model."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from datetime import date
+from typing import Any
+
+from guard.aws_model import request_errors
+from guard.config.errors import KeyPath, Problem
+from guard.config.loader import register_cross_check
+from guard.config.products import ALB_ARN_RE, CLOUDFRONT_ARN_RE, WAF_RULE_GROUP_ARN_RE, Product
+from guard.config.stack import StackConfig
+from guard.waf_catalog import load_catalog
+from guard.waf_rules import INCLUDED_WCU, MAX_WCU, WebAclSpec, web_acls_for
+
+P = "guard:products"
+
+
+def _duplicates(
+    names: Iterable[str], base: KeyPath, field: str, what: str
+) -> list[Problem]:
+    problems = []
+    seen: Counter[str] = Counter()
+    for index, name in enumerate(names):
+        seen[name] += 1
+        if seen[name] == 2:
+            problems.append(Problem((*base, index, field), f"duplicate {what}: names must be unique", name))
+    return problems
+
+
+@register_cross_check
+def unique_names(config: StackConfig, warnings: list[str], today: date) -> list[Problem]:
+    problems = _duplicates((p.name for p in config.products), (P,), "name", "product name")
+    arn_owner: dict[str, KeyPath] = {}
+    for i, product in enumerate(config.products):
+        base: KeyPath = (P, i)
+        problems += _duplicates((e.name for e in product.endpoints), (*base, "endpoints"), "name", "endpoint name")
+        problems += _duplicates(
+            (r.name for r in product.waf.rate_limits), (*base, "waf", "rate_limits"), "name", "rate limit name"
+        )
+        problems += _duplicates(
+            (m.key for m in product.waf.managed_rules), (*base, "waf", "managed_rules"), "name", "managed rule group"
+        )
+        problems += _duplicates(
+            (g.name for g in product.waf.external_rule_groups),
+            (*base, "waf", "external_rule_groups"),
+            "name",
+            "external rule group name",
+        )
+        for j, endpoint in enumerate(product.endpoints):
+            path = (*base, "endpoints", j, "arn")
+            if endpoint.arn in arn_owner:
+                problems.append(
+                    Problem(path, "this resource is already an endpoint elsewhere in the stack; "
+                            "a resource can have only one web ACL", endpoint.arn)
+                )
+            arn_owner.setdefault(endpoint.arn, path)
+    return problems
+
+
+@register_cross_check
+def arns_match_stack(config: StackConfig, warnings: list[str], today: date) -> list[Problem]:
+    problems = []
+    for i, product in enumerate(config.products):
+        for j, endpoint in enumerate(product.endpoints):
+            path = (P, i, "endpoints", j, "arn")
+            match = (ALB_ARN_RE if endpoint.kind == "alb" else CLOUDFRONT_ARN_RE).match(endpoint.arn)
+            assert match is not None, "shape checked by the model"
+            if endpoint.kind == "alb" and match["region"] != config.region:
+                problems.append(
+                    Problem(path, f"the load balancer is in {match['region']}, but this stack deploys "
+                            f"to {config.region} (aws:region); a regional web ACL can only protect "
+                            "resources in its own region", endpoint.arn)
+                )
+            if match["account"] != config.account_id:
+                problems.append(
+                    Problem(path, f"account {match['account']} is not this stack's account "
+                            f"{config.account_id} (guard:account_id)", endpoint.arn)
+                )
+        for k, group in enumerate(product.waf.external_rule_groups):
+            path = (P, i, "waf", "external_rule_groups", k, "arn")
+            m = WAF_RULE_GROUP_ARN_RE.match(group.arn)
+            assert m is not None
+            wanted = "alb" if group.scope == "REGIONAL" else "cloudfront"
+            if not product.endpoints_of(wanted):
+                problems.append(
+                    Problem(path, f"a {group.scope} rule group, but the product has no {wanted} endpoint", group.arn)
+                )
+            if group.scope == "REGIONAL" and m["region"] != config.region:
+                problems.append(Problem(path, f"rule group region must be {config.region}", group.arn))
+            if group.scope == "CLOUDFRONT" and m["region"] != "us-east-1":
+                problems.append(Problem(path, "CloudFront rule groups live in us-east-1", group.arn))
+    return problems
+
+
+@register_cross_check
+def managed_rules_known(config: StackConfig, warnings: list[str], today: date) -> list[Problem]:
+    catalog = load_catalog()
+    problems = []
+    for i, product in enumerate(config.products):
+        for j, ref in enumerate(product.waf.managed_rules):
+            base: KeyPath = (P, i, "waf", "managed_rules", j)
+            if ref.name is None:
+                continue
+            group = catalog.get(ref.name)
+            if group is None:
+                problems.append(
+                    Problem((*base, "name"), f"unknown managed rule group alias; allowed: {', '.join(catalog)}", ref.name)
+                )
+                continue
+            known = ", ".join(group.rule_names)
+            for k, rule in enumerate(ref.count_rules):
+                if group.rule(rule) is None:
+                    problems.append(
+                        Problem((*base, "count_rules", k), f"{group.name} has no such rule; its rules: {known}", rule)
+                    )
+            for k, exclusion in enumerate(ref.exclusions):
+                for n, rule in enumerate(exclusion.rules):
+                    if group.rule(rule) is None:
+                        problems.append(
+                            Problem((*base, "exclusions", k, "rules", n),
+                                    f"{group.name} has no such rule; its rules: {known}", rule)
+                        )
+            if (ref.count_rules or ref.exclusions) and ref.mode == "count":
+                warnings.append(
+                    f"{product.name}: managed group {ref.name} is in count mode; its count_rules "
+                    "and exclusions change nothing until it blocks"
+                )
+    return problems
+
+
+@register_cross_check
+def ip_lists(config: StackConfig, warnings: list[str], today: date) -> list[Problem]:
+    problems = []
+    for i, product in enumerate(config.products):
+        waf = product.waf
+        for list_name, entries in (("ip_blocklist", waf.ip_blocklist), ("ip_allowlist", waf.ip_allowlist)):
+            problems += _duplicates((e.cidr for e in entries), (P, i, "waf", list_name), "cidr", "CIDR")
+            for j, entry in enumerate(entries):
+                if entry.expires is not None and entry.expires < today:
+                    warnings.append(
+                        f"{product.name}: {list_name} entry {entry.cidr} expired on "
+                        f"{entry.expires.isoformat()} ({entry.reason}); remove it or extend it"
+                    )
+        for j, blocked in enumerate(waf.ip_blocklist):
+            for allowed in waf.ip_allowlist:
+                a, b = blocked.network, allowed.network
+                if a.version == b.version and a.overlaps(b):  # type: ignore[arg-type]
+                    problems.append(
+                        Problem((P, i, "waf", "ip_blocklist", j, "cidr"),
+                                f"overlaps the allowlist entry {allowed.cidr} ({allowed.reason}); an IP "
+                                "cannot be both allowed and blocked", blocked.cidr)
+                    )
+    return problems
+
+
+def create_web_acl_request(spec: WebAclSpec, region: str, account_id: str) -> dict[str, Any]:
+    """The CreateWebACL request AWS would receive, with well-formed stand-in IP set ARNs."""
+    scope_part = "regional" if spec.scope == "REGIONAL" else "global"
+    arns = {
+        s.key: f"arn:aws:wafv2:{region}:{account_id}:{scope_part}/ipset/{s.name}/00000000-0000-4000-8000-000000000000"
+        for s in spec.ip_sets
+    }
+    return {
+        "Name": spec.name,
+        "Scope": spec.scope,
+        "DefaultAction": {"Allow": {}},
+        "Description": f"guard: {spec.product}",
+        "Rules": spec.rules(arns),
+        "VisibilityConfig": {
+            "SampledRequestsEnabled": True,
+            "CloudWatchMetricsEnabled": True,
+            "MetricName": spec.metric_name,
+        },
+    }
+
+
+def _rule_of(error: str, spec: WebAclSpec) -> str:
+    if error.startswith(("Rules[", "Invalid value for parameter Rules[", "Unknown parameter in Rules[",
+                         "Missing required parameter in Rules[")):
+        index = int(error.split("Rules[", 1)[1].split("]", 1)[0])
+        return f" rule {spec.rules_template[index]['Name']}"
+    return ""
+
+
+@register_cross_check
+def web_acls_valid(config: StackConfig, warnings: list[str], today: date) -> list[Problem]:
+    """Each web ACL: within 5,000 WCU, and a request AWS's own API model accepts."""
+    problems = []
+    for i, product in enumerate(config.products):
+        for spec in web_acls_for(product, "stack"):
+            path: KeyPath = (P, i, "waf")
+            if spec.wcu > MAX_WCU:
+                problems.append(
+                    Problem(path, f"the {spec.scope} web ACL needs {spec.wcu} WCU; AWS allows at most "
+                            f"{MAX_WCU}: drop a managed group or a rule")
+                )
+            elif spec.wcu > INCLUDED_WCU:
+                warnings.append(
+                    f"{product.name}: the {spec.scope} web ACL uses {spec.wcu} WCU, over the "
+                    f"{INCLUDED_WCU} included in the base price; every 500 more cost extra"
+                )
+            request = create_web_acl_request(spec, config.region, config.account_id)
+            for error in request_errors("wafv2", "CreateWebACL", request):
+                problems.append(
+                    Problem(path, f"AWS would reject the {spec.scope} web ACL{_rule_of(error, spec)}: {error}")
+                )
+    return problems
+

@@ -1,0 +1,65 @@
+"""The ``guard`` command: ``guard plan`` (offline plan of a stack) and ``guard drill``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+
+from guard.config import ConfigError, load_stack_file
+from guard.config.loader import stack_file_for
+
+EXIT_OK, EXIT_POLICY, EXIT_CONFIG = 0, 1, 2
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date written YYYY-MM-DD") from None
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="guard", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    plan = commands.add_parser("plan", help="run the stack's program offline and report what protects each endpoint")
+    plan.add_argument("--stack", required=True, help="stack name; reads stacks/Pulumi.<stack>.yaml")
+    plan.add_argument("--config-file", type=Path, help="another stack file to read instead")
+    plan.add_argument("--format", choices=("text", "markdown", "json"), default="text")
+    plan.add_argument("--policy-pack", type=Path, default=Path("policies"), help="policy pack directory (default: policies)")
+    plan.add_argument("--today", type=_day, help="judge expiry dates as of this day (default: today)")
+    return parser
+
+
+def plan_command(args: argparse.Namespace) -> int:
+    from guard.plan import run_program
+    from guard.report import render_json, render_markdown, render_text
+
+    path = args.config_file or Path(stack_file_for(args.stack))
+    try:
+        loaded = load_stack_file(path, today=args.today)
+    except ConfigError as error:
+        print(error.render(), file=sys.stderr)
+        print("nothing was planned or deployed", file=sys.stderr)
+        return EXIT_CONFIG
+    result = run_program(loaded, args.stack)
+    if args.format == "json":
+        sys.stdout.write(render_json(result))
+    elif args.format == "markdown":
+        sys.stdout.write(render_markdown(result))
+    else:
+        sys.stdout.write(render_text(result))
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "plan":
+        return plan_command(args)
+    return EXIT_CONFIG
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,46 @@
+"""Shared building blocks for the typed stack configuration (pydantic models, ARN and name types).
+
+pydantic does the type checking and unknown-key detection; ``loader`` turns its errors into
+:class:`~guard.config.errors.Problem` records that name the key path and what is allowed.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Annotated
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+
+ACCOUNT_ID_RE = re.compile(r"^\d{12}$")
+REGION_RE = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
+
+
+class StrictModel(BaseModel):
+    """Base for every config section: unknown keys are errors, values are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+def _parse_date(value: object) -> object:
+    # Pulumi hands object config to programs as JSON, so a YAML date reaches us as a string.
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            raise ValueError("must be a date written YYYY-MM-DD") from None
+    return value
+
+
+#: A calendar date, written YYYY-MM-DD in YAML.
+Day = Annotated[date, BeforeValidator(_parse_date)]
+
+#: A name used inside AWS resource names and metric names.
+Slug = Annotated[
+    str,
+    StringConstraints(pattern=r"^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$"),
+    Field(description="lowercase letters, digits and '-', 1 to 32 characters"),
+]
+
+#: Free text written for reviewers (a reason, a note).
+Reason = Annotated[str, StringConstraints(min_length=3, max_length=256, strip_whitespace=True)]

@@ -1,0 +1,82 @@
+"""Configuration errors that name the file, the key path, the bad value and what is allowed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+#: A key path inside one stack file: ("guard:products", 2, "waf", "rate_limits", 0, "limit").
+KeyPath = tuple[str | int, ...]
+
+
+def format_key_path(path: KeyPath) -> str:
+    """Render a key path the way users write it: ``guard:products[2].waf.rate_limits[0].limit``."""
+    text = ""
+    for part in path:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += f".{part}" if text else part
+    return text
+
+
+def describe_value(value: Any) -> str:
+    """A short, single-line rendering of a bad value for an error message."""
+    if value is _MISSING:
+        return "(missing)"
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+class _Missing:
+    def __repr__(self) -> str:
+        return "(missing)"
+
+
+_MISSING: Any = _Missing()
+MISSING: Any = _MISSING
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with the configuration."""
+
+    path: KeyPath
+    message: str
+    value: Any = _MISSING
+    line: int | None = None
+
+    def render(self, source: str) -> str:
+        where = f"{source}:{self.line}" if self.line else source
+        key = format_key_path(self.path) or "(top level)"
+        shown = "" if self.value is _MISSING else f" = {describe_value(self.value)}"
+        return f"{where}: {key}{shown}: {self.message}"
+
+
+class ConfigError(Exception):
+    """The stack configuration is invalid. Carries every problem found, each with its key path."""
+
+    def __init__(self, source: str, problems: Iterable[Problem]) -> None:
+        self.source = source
+        self.problems: Sequence[Problem] = tuple(problems)
+        super().__init__(self.render())
+
+    def render(self) -> str:
+        count = len(self.problems)
+        head = f"{self.source}: {count} configuration error{'s' if count != 1 else ''}"
+        return "\n".join([head, *("  " + p.render(self.source) for p in self.problems)])
+
+    def with_lines(self, lines: dict[KeyPath, int]) -> ConfigError:
+        """The same error with line numbers looked up from the file's key paths."""
+
+        def line_of(path: KeyPath) -> int | None:
+            for end in range(len(path), 0, -1):
+                if path[:end] in lines:
+                    return lines[path[:end]]
+            return None
+
+        return ConfigError(
+            self.source,
+            [Problem(p.path, p.message, p.value, p.line or line_of(p.path)) for p in self.problems],
+        )

@@ -1,0 +1,32 @@
+"""The root of a stack's configuration: everything under the ``guard:`` namespace plus the region."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field, StringConstraints
+
+from guard.config.base import Day, Reason, StrictModel
+from guard.config.products import Product
+
+
+class PolicyException(StrictModel):
+    """A reviewed, time-boxed waiver of one policy for some resources."""
+
+    policy: Annotated[str, StringConstraints(pattern=r"^[a-z0-9-]{3,64}$")]
+    resource: Annotated[str, StringConstraints(min_length=1, max_length=1024)]
+    reason: Reason
+    expires: Day
+
+
+class StackConfig(StrictModel):
+    """One stack's validated configuration. ``region`` comes from ``aws:region``."""
+
+    region: Annotated[str, StringConstraints(pattern=r"^[a-z]{2}(-gov)?-[a-z]+-\d$")]
+    account_id: Annotated[str, StringConstraints(pattern=r"^\d{12}$")]
+    products: Annotated[list[Product], Field(min_length=1)]
+    policy_exceptions: list[PolicyException] = []
+
+
+#: Keys under ``guard:`` whose value is a plain string; every other key holds an object or list.
+SCALAR_KEYS = frozenset({"account_id"})

@@ -1,0 +1,232 @@
+"""``guard plan``: run the real Pulumi program offline under Pulumi's mock runtime and record it.
+
+Nothing here models the infrastructure: the program declares its resources exactly as in
+``pulumi up``; a recording monitor keeps what the engine would receive (type, name, parent,
+provider region, protect flag and the inputs in the engine's camelCase form).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import rpc
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await
+
+from guard.config import LoadedConfig
+
+PROJECT = "guard"
+PROVIDER_TYPE_PREFIX = "pulumi:providers:"
+
+
+@dataclass
+class ResourceRecord:
+    """One resource as the engine received it."""
+
+    urn: str
+    type: str
+    name: str
+    parent: str | None
+    region: str | None
+    protect: bool
+    custom: bool
+    inputs: dict[str, Any]
+    provider: str | None = None
+    outputs: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "urn": self.urn,
+            "type": self.type,
+            "name": self.name,
+            "parent": self.parent,
+            "region": self.region,
+            "protect": self.protect,
+            "inputs": self.inputs,
+        }
+
+
+def _plain(value: Any) -> Any:
+    """Inputs as JSON: secrets masked, unknowns marked, numbers kept as the engine sends them."""
+    if isinstance(value, dict):
+        if value.get(rpc._special_sig_key) == rpc._special_secret_sig:
+            return "[secret]"
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if value is rpc.UNKNOWN or isinstance(value, pulumi.output.Unknown):
+        return "[unknown]"
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+class GuardMocks(pulumi_mocks.Mocks):
+    """Answers resource creation with deterministic IDs and realistic ARNs, offline."""
+
+    def __init__(self, account_id: str, default_region: str) -> None:
+        self.account_id = account_id
+        self.default_region = default_region
+        self.provider_regions: dict[str, str] = {}
+
+    def region_of(self, provider_ref: str | None) -> str:
+        """The region of a provider, given its URN or an engine reference ``<urn>::<id>``."""
+        if provider_ref:
+            for urn in (provider_ref, provider_ref.rsplit("::", 1)[0]):
+                if urn in self.provider_regions:
+                    return self.provider_regions[urn]
+        return self.default_region
+
+    def new_resource(self, args: pulumi_mocks.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+        digest = hashlib.sha256(f"{args.typ}::{args.name}".encode()).hexdigest()
+        resource_id = f"{digest[:8]}-{digest[8:12]}-4{digest[13:16]}-8{digest[17:20]}-{digest[20:32]}"
+        state = dict(args.inputs)
+        region = self.region_of(args.provider)
+        name = str(state.get("name") or args.name)
+        account = self.account_id
+        arn = _ARN_BUILDERS.get(args.typ)
+        if arn is not None:
+            state["arn"] = arn(region, account, name, resource_id, state)
+        elif args.typ.startswith("aws:"):
+            service = args.typ.split(":")[1].split("/")[0]
+            state["arn"] = f"arn:aws:{service}:{region}:{account}:{name}"
+        state.setdefault("id", resource_id)
+        return resource_id, state
+
+    def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+        if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
+            return {
+                "accountId": self.account_id,
+                "arn": f"arn:aws:iam::{self.account_id}:role/guard-plan",
+                "userId": "AROAEXAMPLE:guard-plan",
+            }, None
+        if args.token in ("aws:index/getRegion:getRegion", "aws:index/getRegion:getRegionResult"):
+            return {"name": self.default_region, "region": self.default_region}, None
+        if args.token == "aws:index/getPartition:getPartition":
+            return {"partition": "aws", "dnsSuffix": "amazonaws.com"}, None
+        return {}, None
+
+
+def _wafv2_arn(kind: str) -> Callable[[str, str, str, str, dict[str, Any]], str]:
+    def build(region: str, account: str, name: str, rid: str, state: dict[str, Any]) -> str:
+        scope = "global" if state.get("scope") == "CLOUDFRONT" else "regional"
+        return f"arn:aws:wafv2:{region}:{account}:{scope}/{kind}/{name}/{rid}"
+
+    return build
+
+
+_ARN_BUILDERS: dict[str, Callable[[str, str, str, str, dict[str, Any]], str]] = {
+    "aws:wafv2/webAcl:WebAcl": _wafv2_arn("webacl"),
+    "aws:wafv2/ipSet:IpSet": _wafv2_arn("ipset"),
+    "aws:iam/role:Role": lambda r, a, n, i, s: f"arn:aws:iam::{a}:role/{n}",
+    "aws:iam/policy:Policy": lambda r, a, n, i, s: f"arn:aws:iam::{a}:policy/{n}",
+    "aws:iam/openIdConnectProvider:OpenIdConnectProvider": lambda r, a, n, i, s: (
+        f"arn:aws:iam::{a}:oidc-provider/{str(s.get('url', n)).removeprefix('https://')}"
+    ),
+    "aws:sns/topic:Topic": lambda r, a, n, i, s: f"arn:aws:sns:{r}:{a}:{n}",
+    "aws:sqs/queue:Queue": lambda r, a, n, i, s: f"arn:aws:sqs:{r}:{a}:{n}",
+    "aws:kms/key:Key": lambda r, a, n, i, s: f"arn:aws:kms:{r}:{a}:key/{i}",
+    "aws:lambda/function:Function": lambda r, a, n, i, s: f"arn:aws:lambda:{r}:{a}:function:{n}",
+    "aws:s3/bucket:Bucket": lambda r, a, n, i, s: f"arn:aws:s3:::{s.get('bucket', n)}",
+    "aws:s3/bucketV2:BucketV2": lambda r, a, n, i, s: f"arn:aws:s3:::{s.get('bucket', n)}",
+    "aws:cloudwatch/eventRule:EventRule": lambda r, a, n, i, s: f"arn:aws:events:{r}:{a}:rule/{n}",
+    "aws:cloudwatch/metricAlarm:MetricAlarm": lambda r, a, n, i, s: f"arn:aws:cloudwatch:{r}:{a}:alarm:{n}",
+    "aws:shield/protection:Protection": lambda r, a, n, i, s: f"arn:aws:shield::{a}:protection/{i}",
+    "aws:shield/protectionGroup:ProtectionGroup": lambda r, a, n, i, s: (
+        f"arn:aws:shield::{a}:protection-group/{s.get('protectionGroupId', n)}"
+    ),
+    "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream": lambda r, a, n, i, s: (
+        f"arn:aws:firehose:{r}:{a}:deliverystream/{n}"
+    ),
+}
+
+
+class RecordingMonitor(pulumi_mocks.MockMonitor):
+    """Keeps every registration the engine would see, in order."""
+
+    def __init__(self, mocks: GuardMocks) -> None:
+        super().__init__(mocks)
+        self.guard_mocks = mocks
+        self.records: list[ResourceRecord] = []
+        self.stack_outputs: dict[str, Any] = {}
+
+    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
+        response = super().RegisterResource(request)
+        inputs = rpc.deserialize_properties(request.object, keep_unknowns=True) or {}
+        provider_urn = request.provider.rsplit("::", 1)[0] if request.provider else None
+        if request.type.startswith(PROVIDER_TYPE_PREFIX):
+            region = inputs.get("region")
+            if isinstance(region, str):
+                self.guard_mocks.provider_regions[response.urn] = region
+        region = self.guard_mocks.region_of(provider_urn) if request.custom else None
+        if request.type.startswith(PROVIDER_TYPE_PREFIX):
+            region = inputs.get("region") if isinstance(inputs.get("region"), str) else None
+        self.records.append(
+            ResourceRecord(
+                urn=response.urn,
+                type=request.type,
+                name=request.name,
+                parent=request.parent or None,
+                region=region,
+                protect=bool(request.protect),
+                custom=bool(request.custom),
+                inputs=_plain(inputs),
+                provider=provider_urn,
+            )
+        )
+        return response
+
+    def RegisterResourceOutputs(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
+        if request.urn.endswith("::pulumi:pulumi:Stack::" + f"{PROJECT}-{pulumi.get_stack()}"):
+            self.stack_outputs = _plain(rpc.deserialize_properties(request.outputs, keep_unknowns=True) or {})
+        else:
+            outputs = _plain(rpc.deserialize_properties(request.outputs, keep_unknowns=True) or {})
+            for record in self.records:
+                if record.urn == request.urn:
+                    record.outputs = outputs
+        return super().RegisterResourceOutputs(request)
+
+
+@dataclass
+class PlanResult:
+    """What the program declared, in registration order."""
+
+    project: str
+    stack: str
+    resources: list[ResourceRecord]
+    outputs: dict[str, Any]
+    loaded: LoadedConfig
+
+
+def run_program(
+    loaded: LoadedConfig, stack: str, program: Callable[[], None] | None = None
+) -> PlanResult:
+    """Run ``program`` (default: the real one) under mocks with the stack's config set."""
+    from pulumi.runtime import config as runtime_config
+
+    from guard.program import main
+
+    config = loaded.config
+    mocks = GuardMocks(config.account_id, config.region)
+    monitor = RecordingMonitor(mocks)
+    runtime_config.set_all_config(dict(loaded.raw), list(loaded.secret_keys))
+    # The program's warnings are reported by the plan itself; keep the engine log quiet.
+    quiet = logging.getLogger("guard.plan.engine")
+    quiet.addHandler(logging.NullHandler())
+    quiet.propagate = False
+    pulumi_mocks.set_mocks(
+        mocks, project=PROJECT, stack=stack, preview=True, logger=quiet, monitor=monitor
+    )
+    _sync_await(run_pulumi_func(program or main))
+    return PlanResult(PROJECT, stack, monitor.records, dict(monitor.stack_outputs), loaded)
+
+
+def stack_outputs_of(result: PlanResult) -> Mapping[str, Any]:
+    return result.outputs

@@ -1,0 +1,44 @@
+"""The Pulumi program: one function that ``pulumi up`` and ``guard plan`` both run."""
+
+from __future__ import annotations
+
+import pulumi
+
+from components.product import ProductProtection
+from components.providers import Providers
+from guard.config import LoadedConfig, load_stack_config, raw_from_pulumi
+from guard.config.loader import stack_file_for
+
+
+def load_config() -> LoadedConfig:
+    """The validated config of the running stack, read from the engine's config map."""
+    stack = pulumi.get_stack()
+    return load_stack_config(raw_from_pulumi(), stack_file_for(stack))
+
+
+def build_stack(loaded: LoadedConfig) -> None:
+    """Declare every resource of the stack from its validated configuration."""
+    config = loaded.config
+    stack = pulumi.get_stack()
+    providers = Providers.create(config.region, config.account_id)
+    products = [ProductProtection(p, stack=stack, providers=providers) for p in config.products]
+
+    pulumi.export(
+        "web_acl_arns",
+        {p.product.name: {scope.lower(): arn for scope, arn in p.waf.web_acl_arns.items()} for p in products},
+    )
+    # The CloudFront hand-off: each distribution's owner sets this ARN as the distribution's web ACL.
+    pulumi.export(
+        "cloudfront_web_acls",
+        {
+            f"{p.product.name}/{e.name}": {"distribution": e.arn, "web_acl_arn": p.waf.web_acl_arns["CLOUDFRONT"]}
+            for p in products
+            for e in p.product.endpoints_of("cloudfront")
+        },
+    )
+    for warning in loaded.warnings:
+        pulumi.log.warn(warning)
+
+
+def main() -> None:
+    build_stack(load_config())

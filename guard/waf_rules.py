@@ -1,0 +1,327 @@
+"""Build each product's web ACL rules as the AWS WAFv2 API's own JSON, and count their WCUs.
+
+Plain functions over the typed config: no Pulumi here, so the rules can be unit tested, validated
+against botocore's model, and judged by the policy pack at preview time.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from guard.config.products import (
+    ExternalRuleGroup,
+    ManagedRuleGroupRef,
+    Product,
+    RateLimit,
+)
+from guard.waf_catalog import load_catalog
+
+Scope = Literal["REGIONAL", "CLOUDFRONT"]
+Rule = dict[str, Any]
+
+#: AWS's limit on one web ACL; above the free tier (1,500) every 500 WCUs cost extra.
+MAX_WCU = 5000
+INCLUDED_WCU = 1500
+IP_VERSIONS = ("IPV4", "IPV6")
+SCOPE_SUFFIX: Mapping[Scope, str] = {"REGIONAL": "alb", "CLOUDFRONT": "cf"}
+
+
+@dataclass(frozen=True)
+class IpSetSpec:
+    """One IP set a web ACL refers to: a list (allow/block) in one IP version."""
+
+    key: str  # e.g. "block-ipv4": also the rule name that refers to it
+    list_kind: Literal["allow", "block"]
+    ip_version: Literal["IPV4", "IPV6"]
+    addresses: tuple[str, ...]
+    name: str  # the AWS name of the IP set
+
+
+@dataclass(frozen=True)
+class WebAclSpec:
+    """Everything needed to declare one product's web ACL in one scope, as plain data."""
+
+    product: str
+    scope: Scope
+    name: str
+    metric_name: str
+    ip_sets: tuple[IpSetSpec, ...]
+    rules_template: tuple[Rule, ...]  # IP set ARNs are "{ipset:<key>}" placeholders
+    wcu: int
+
+    def rules(self, ip_set_arns: Mapping[str, str]) -> list[Rule]:
+        """The rules with each IP set placeholder replaced by that set's ARN."""
+        return [_fill_arns(rule, ip_set_arns) for rule in self.rules_template]
+
+    def rule_names(self) -> list[str]:
+        return [str(rule["Name"]) for rule in self.rules_template]
+
+
+def placeholder(key: str) -> str:
+    return "{ipset:" + key + "}"
+
+
+def _fill_arns(value: Any, arns: Mapping[str, str]) -> Any:
+    if isinstance(value, dict):
+        return {k: _fill_arns(v, arns) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_fill_arns(v, arns) for v in value]
+    if isinstance(value, str) and value.startswith("{ipset:"):
+        return arns[value[len("{ipset:") : -1]]
+    return value
+
+
+def _action(action: str, counting: bool) -> dict[str, Any]:
+    return {"Count": {}} if counting else {action.capitalize(): {}}
+
+
+def _visibility(metric: str) -> dict[str, Any]:
+    return {
+        "SampledRequestsEnabled": True,
+        "CloudWatchMetricsEnabled": True,
+        "MetricName": metric,
+    }
+
+
+def _path_match(path: str) -> dict[str, Any]:
+    return {
+        "ByteMatchStatement": {
+            "SearchString": path,
+            "FieldToMatch": {"UriPath": {}},
+            "TextTransformations": [{"Priority": 0, "Type": "NONE"}],
+            "PositionalConstraint": "STARTS_WITH",
+        }
+    }
+
+
+def _any_of(statements: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    if len(statements) == 1:
+        return statements[0]
+    return {"OrStatement": {"Statements": list(statements)}}
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9-]+", "-", text).strip("-").lower()[:60]
+
+
+def managed_rule_name(ref: ManagedRuleGroupRef) -> str:
+    if ref.name is not None:
+        return f"aws-{ref.name}"
+    return f"mkt-{_slug(str(ref.vendor))}-{_slug(str(ref.group))}"[:128]
+
+
+def _ip_sets(product: Product, acl_name: str) -> list[IpSetSpec]:
+    sets = []
+    for list_kind, entries in (("allow", product.waf.ip_allowlist), ("block", product.waf.ip_blocklist)):
+        for version in IP_VERSIONS:
+            wanted = 4 if version == "IPV4" else 6
+            addresses = tuple(sorted(e.cidr for e in entries if e.network.version == wanted))
+            key = f"{list_kind}-{version.lower()}"
+            sets.append(
+                IpSetSpec(key, list_kind, version, addresses, f"{acl_name}-{key}")  # type: ignore[arg-type]
+            )
+    return sets
+
+
+def _ip_rules(ip_sets: Sequence[IpSetSpec], counting: bool, metric_prefix: str) -> list[Rule]:
+    rules = []
+    for ip_set in ip_sets:
+        if not ip_set.addresses:
+            continue  # declared anyway, so the first entry later updates it in place
+        action = "allow" if ip_set.list_kind == "allow" else "block"
+        rules.append(
+            {
+                "Name": ip_set.key,
+                "Action": _action(action, counting),
+                "Statement": {"IPSetReferenceStatement": {"ARN": placeholder(ip_set.key)}},
+                "VisibilityConfig": _visibility(f"{metric_prefix}-{ip_set.key}"),
+            }
+        )
+    return rules
+
+
+def rate_limit_rule(limit: RateLimit, counting: bool, metric_prefix: str) -> Rule:
+    statement: dict[str, Any] = {
+        "Limit": limit.limit,
+        "EvaluationWindowSec": limit.window,
+        "AggregateKeyType": "IP" if limit.key == "ip" else "FORWARDED_IP",
+    }
+    if limit.key == "forwarded-ip":
+        statement["ForwardedIPConfig"] = {
+            "HeaderName": limit.forwarded_header,
+            "FallbackBehavior": "MATCH",
+        }
+    if limit.path:
+        statement["ScopeDownStatement"] = _path_match(limit.path)
+    name = f"rate-{limit.name}"
+    return {
+        "Name": name,
+        "Action": _action(limit.action, counting or limit.action == "count"),
+        "Statement": {"RateBasedStatement": statement},
+        "VisibilityConfig": _visibility(f"{metric_prefix}-{name}"),
+    }
+
+
+def managed_group_rule(ref: ManagedRuleGroupRef, counting: bool, metric_prefix: str) -> Rule:
+    """A managed rule group; excluded and count_rules rules are overridden to count inside it."""
+    if ref.name is not None:
+        group = load_catalog()[ref.name]
+        vendor, group_name, config = group.vendor, group.name, group.config
+    else:
+        vendor, group_name, config = str(ref.vendor), str(ref.group), None
+    statement: dict[str, Any] = {"VendorName": vendor, "Name": group_name}
+    if ref.version:
+        statement["Version"] = ref.version
+    counted = list(dict.fromkeys([*ref.count_rules, *(r for e in ref.exclusions for r in e.rules)]))
+    if counted:
+        statement["RuleActionOverrides"] = [
+            {"Name": rule, "ActionToUse": {"Count": {}}} for rule in counted
+        ]
+    if config:
+        statement["ManagedRuleGroupConfigs"] = [dict(config)]
+    name = managed_rule_name(ref)
+    group_counts = counting or ref.mode == "count"
+    return {
+        "Name": name,
+        "OverrideAction": {"Count": {}} if group_counts else {"None": {}},
+        "Statement": {"ManagedRuleGroupStatement": statement},
+        "VisibilityConfig": _visibility(f"{metric_prefix}-{name}"),
+    }
+
+
+def exclusion_rules(ref: ManagedRuleGroupRef, counting: bool, metric_prefix: str) -> list[Rule]:
+    """AWS's documented pattern: block on the excluded rules' labels unless the path is excepted."""
+    if ref.name is None or not ref.exclusions:
+        return []
+    group = load_catalog()[ref.name]
+    rules = []
+    for index, exclusion in enumerate(ref.exclusions):
+        labels = []
+        for rule_name in exclusion.rules:
+            managed = group.rule(rule_name)
+            assert managed is not None, "validated against the catalog before building"
+            labels.append({"LabelMatchStatement": {"Scope": "LABEL", "Key": managed.label}})
+        name = f"aws-{ref.name}-exclusion-{index}"
+        rules.append(
+            {
+                "Name": name,
+                "Action": _action("block", counting or ref.mode == "count"),
+                "Statement": {
+                    "AndStatement": {
+                        "Statements": [
+                            _any_of(labels),
+                            {
+                                "NotStatement": {
+                                    "Statement": _any_of([_path_match(p) for p in exclusion.paths])
+                                }
+                            },
+                        ]
+                    }
+                },
+                "VisibilityConfig": _visibility(f"{metric_prefix}-{name}"),
+            }
+        )
+    return rules
+
+
+def external_group_rule(group: ExternalRuleGroup, counting: bool, metric_prefix: str) -> Rule:
+    name = f"ext-{group.name}"
+    return {
+        "Name": name,
+        "OverrideAction": {"Count": {}} if counting or group.mode == "count" else {"None": {}},
+        "Statement": {"RuleGroupReferenceStatement": {"ARN": group.arn}},
+        "VisibilityConfig": _visibility(f"{metric_prefix}-{name}"),
+    }
+
+
+def web_acl_name(stack: str, product: str, scope: Scope) -> str:
+    return f"guard-{stack}-{product}-{SCOPE_SUFFIX[scope]}"
+
+
+def build_web_acl(product: Product, scope: Scope, stack: str) -> WebAclSpec:
+    """The web ACL of one product in one scope: allowlist, blocklist, rate limits, managed groups,
+    external groups, then exclusion rules, numbered in that order."""
+    name = web_acl_name(stack, product.name, scope)
+    counting = product.waf.mode == "count"
+    prefix = f"{product.name}-{SCOPE_SUFFIX[scope]}"
+    ip_sets = _ip_sets(product, name)
+    managed = product.waf.managed_rules
+    rules: list[Rule] = [
+        *_ip_rules([s for s in ip_sets if s.list_kind == "allow"], counting, prefix),
+        *_ip_rules([s for s in ip_sets if s.list_kind == "block"], counting, prefix),
+        *(rate_limit_rule(r, counting, prefix) for r in product.waf.rate_limits),
+        *(managed_group_rule(m, counting, prefix) for m in managed),
+        *(
+            external_group_rule(g, counting, prefix)
+            for g in product.waf.external_rule_groups
+            if g.scope == scope
+        ),
+        *(rule for m in managed for rule in exclusion_rules(m, counting, prefix)),
+    ]
+    for priority, rule in enumerate(rules):
+        # Gaps of 10 leave room for a tuning service to slot rules in without renumbering ours.
+        rule["Priority"] = priority * 10
+    wcu = sum(rule_wcu(rule, product) for rule in rules)
+    return WebAclSpec(product.name, scope, name, prefix, tuple(ip_sets), tuple(rules), wcu)
+
+
+def web_acls_for(product: Product, stack: str) -> list[WebAclSpec]:
+    """One web ACL per scope the product has endpoints in (REGIONAL before CLOUDFRONT)."""
+    scopes: list[Scope] = []
+    if product.endpoints_of("alb"):
+        scopes.append("REGIONAL")
+    if product.endpoints_of("cloudfront"):
+        scopes.append("CLOUDFRONT")
+    return [build_web_acl(product, scope, stack) for scope in scopes]
+
+
+# --- WCU -------------------------------------------------------------------------------------
+
+_BYTE_MATCH_WCU = {"EXACTLY": 2, "STARTS_WITH": 2, "ENDS_WITH": 2, "CONTAINS": 10, "CONTAINS_WORD": 10}
+
+
+def statement_wcu(statement: Mapping[str, Any], product: Product | None = None) -> int:
+    """WCUs of one statement, per the AWS WAF Developer Guide's table for each statement type."""
+    (kind, body), = statement.items()
+    if kind in ("AndStatement", "OrStatement"):
+        return sum(statement_wcu(s, product) for s in body["Statements"])
+    if kind == "NotStatement":
+        return statement_wcu(body["Statement"], product)
+    if kind == "IPSetReferenceStatement":
+        return 1
+    if kind == "LabelMatchStatement":
+        return 1
+    if kind == "ByteMatchStatement":
+        transformations = [t for t in body["TextTransformations"] if t["Type"] != "NONE"]
+        return _BYTE_MATCH_WCU[body["PositionalConstraint"]] + 10 * len(transformations)
+    if kind == "RateBasedStatement":
+        scope_down = body.get("ScopeDownStatement")
+        return 2 + (statement_wcu(scope_down, product) if scope_down else 0)
+    if kind == "ManagedRuleGroupStatement":
+        return _managed_wcu(body, product)
+    if kind == "RuleGroupReferenceStatement":
+        if product is not None:
+            for group in product.waf.external_rule_groups:
+                if group.arn == body["ARN"]:
+                    return group.wcu
+        raise ValueError(f"unknown rule group {body['ARN']}")
+    raise ValueError(f"no WCU figure for statement type {kind}")
+
+
+def _managed_wcu(body: Mapping[str, Any], product: Product | None) -> int:
+    for group in load_catalog().values():
+        if group.vendor == body["VendorName"] and group.name == body["Name"]:
+            return group.wcu
+    if product is not None:
+        for ref in product.waf.managed_rules:
+            if ref.vendor == body["VendorName"] and ref.group == body["Name"] and ref.wcu:
+                return ref.wcu
+    raise ValueError(f"no WCU known for managed group {body['VendorName']}/{body['Name']}")
+
+
+def rule_wcu(rule: Mapping[str, Any], product: Product | None = None) -> int:
+    return statement_wcu(rule["Statement"], product)
+
