@@ -7,6 +7,7 @@ provider region, protect flag and the inputs in the engine's camelCase form).
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import json
@@ -17,6 +18,7 @@ from typing import Any
 import pulumi
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc
+from pulumi.runtime.settings import get_root_resource
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
@@ -39,7 +41,8 @@ class ResourceRecord:
     custom: bool
     inputs: dict[str, Any]
     provider: str | None = None
-    outputs: dict[str, Any] = field(default_factory=dict)
+    state: dict[str, Any] = field(default_factory=dict)
+    property_dependencies: dict[str, list[str]] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -155,7 +158,6 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         super().__init__(mocks)
         self.guard_mocks = mocks
         self.records: list[ResourceRecord] = []
-        self.stack_outputs: dict[str, Any] = {}
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
         response = super().RegisterResource(request)
@@ -168,6 +170,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         region = self.guard_mocks.region_of(provider_urn) if request.custom else None
         if request.type.startswith(PROVIDER_TYPE_PREFIX):
             region = inputs.get("region") if isinstance(inputs.get("region"), str) else None
+        registered = self.resources.get(response.urn)
         self.records.append(
             ResourceRecord(
                 urn=response.urn,
@@ -179,19 +182,14 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                 custom=bool(request.custom),
                 inputs=_plain(inputs),
                 provider=provider_urn,
+                state=_plain(dict(registered.state)) if registered is not None else {},
+                property_dependencies={
+                    key: list(deps.urns) for key, deps in request.propertyDependencies.items()
+                },
             )
         )
         return response
 
-    def RegisterResourceOutputs(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
-        if request.urn.endswith("::pulumi:pulumi:Stack::" + f"{PROJECT}-{pulumi.get_stack()}"):
-            self.stack_outputs = _plain(rpc.deserialize_properties(request.outputs, keep_unknowns=True) or {})
-        else:
-            outputs = _plain(rpc.deserialize_properties(request.outputs, keep_unknowns=True) or {})
-            for record in self.records:
-                if record.urn == request.urn:
-                    record.outputs = outputs
-        return super().RegisterResourceOutputs(request)
 
 
 @dataclass
@@ -217,6 +215,9 @@ def run_program(
     mocks = GuardMocks(config.account_id, config.region)
     monitor = RecordingMonitor(mocks)
     runtime_config.set_all_config(dict(loaded.raw), list(loaded.secret_keys))
+    # A loop of our own, closed afterwards: an abandoned one raises noise at interpreter exit.
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
     # The program's warnings are reported by the plan itself; keep the engine log quiet.
     quiet = logging.getLogger("guard.plan.engine")
     quiet.addHandler(logging.NullHandler())
@@ -224,9 +225,21 @@ def run_program(
     pulumi_mocks.set_mocks(
         mocks, project=PROJECT, stack=stack, preview=True, logger=quiet, monitor=monitor
     )
-    _sync_await(run_pulumi_func(program or main))
-    return PlanResult(PROJECT, stack, monitor.records, dict(monitor.stack_outputs), loaded)
+    try:
+        _sync_await(run_pulumi_func(program or main))
+        outputs = _sync_await(_stack_outputs())
+    finally:
+        loop.close()
+        asyncio.set_event_loop(None)
+    # Registration order follows asyncio scheduling; sorting makes the output byte-stable.
+    records = sorted(monitor.records, key=lambda r: r.urn)
+    return PlanResult(PROJECT, stack, records, outputs, loaded)
 
 
-def stack_outputs_of(result: PlanResult) -> Mapping[str, Any]:
-    return result.outputs
+async def _stack_outputs() -> dict[str, Any]:
+    """The values passed to ``pulumi.export``, resolved (mocks never register them)."""
+    root = get_root_resource()
+    exported = getattr(root, "outputs", {}) or {}
+    resolved = await pulumi.Output.from_input(exported).future(with_unknowns=True)
+    return _plain(resolved or {})
+
