@@ -35,7 +35,8 @@ def _parser() -> argparse.ArgumentParser:
 
 def plan_command(args: argparse.Namespace) -> int:
     from guard.plan import run_program
-    from guard.report import render_json, render_markdown, render_text
+    from guard.policy_run import PolicyPackError, load_pack, run_policies
+    from guard.report import policy_sections, render_json, render_markdown, render_text
 
     path = args.config_file or Path(stack_file_for(args.stack))
     try:
@@ -44,14 +45,37 @@ def plan_command(args: argparse.Namespace) -> int:
         print(error.render(), file=sys.stderr)
         print("nothing was planned or deployed", file=sys.stderr)
         return EXIT_CONFIG
+    try:
+        policies = load_pack(args.policy_pack)
+    except PolicyPackError as error:
+        print(f"guard plan: {error}", file=sys.stderr)
+        return EXIT_CONFIG
+    unknown = sorted({e.policy for e in loaded.config.policy_exceptions} - {p.name for p in policies})
+    if unknown:
+        print(
+            f"{path}: guard:policy_exceptions names unknown policies: {', '.join(unknown)}; "
+            f"the pack has: {', '.join(p.name for p in policies)}",
+            file=sys.stderr,
+        )
+        return EXIT_CONFIG
     result = run_program(loaded, args.stack)
+    outcome = run_policies(result, policies, today=args.today)
     if args.format == "json":
-        sys.stdout.write(render_json(result))
-    elif args.format == "markdown":
-        sys.stdout.write(render_markdown(result))
+        sys.stdout.write(
+            render_json(
+                result,
+                {
+                    "policies": [v.to_json() for v in outcome.violations],
+                    "policy_exceptions_applied": outcome.exceptions,
+                },
+            )
+        )
     else:
-        sys.stdout.write(render_text(result))
-    return EXIT_OK
+        markdown = args.format == "markdown"
+        sections = policy_sections(outcome, markdown=markdown)
+        render = render_markdown if markdown else render_text
+        sys.stdout.write(render(result, sections))
+    return EXIT_POLICY if outcome.failed else EXIT_OK
 
 
 def main(argv: Sequence[str] | None = None) -> int:

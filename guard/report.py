@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from guard.plan import PlanResult, ResourceRecord
+from guard.policy_run import PolicyOutcome
 from guard.waf_rules import INCLUDED_WCU, statement_wcu
 
 WEB_ACL = "aws:wafv2/webAcl:WebAcl"
@@ -174,3 +175,41 @@ def render_json(plan: PlanResult, extra: Mapping[str, Any] | None = None) -> str
     }
     document.update(extra or {})
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+def policy_sections(outcome: PolicyOutcome, *, markdown: bool) -> list[str]:
+    """The policy findings and waived findings, shown before anything else."""
+    mandatory = [v for v in outcome.violations if v.mandatory]
+    advisory = [v for v in outcome.violations if not v.mandatory]
+    verdict = (
+        f"{len(mandatory)} mandatory violation(s): this change must not be deployed"
+        if mandatory
+        else "all mandatory policies pass"
+    )
+    if markdown:
+        out = [f"**Policies: {verdict}; {len(advisory)} advisory.**", ""]
+        if outcome.violations:
+            out += ["| level | severity | policy | resource | message |", "|---|---|---|---|---|"]
+            out += [
+                f"| {v.enforcement_level} | {v.severity} | `{v.policy}` | `{v.urn.rsplit('::', 1)[-1]}` | {v.message} |"
+                for v in outcome.violations
+            ]
+            out.append("")
+        if outcome.exceptions:
+            out += ["**Policy exceptions applied**", "", "| policy | resource | reason | expires |", "|---|---|---|---|"]
+            out += [
+                f"| `{e['policy']}` | `{e['urn'].rsplit('::', 1)[-1]}` | {e['reason']} | {e['expires']} |"
+                for e in outcome.exceptions
+            ]
+            out.append("")
+        return out
+    out = [f"policies: {verdict}; {len(advisory)} advisory"]
+    out += [
+        f"  {v.enforcement_level.upper():<9} {v.severity:<8} {v.policy}: {v.message}\n    at {v.urn}"
+        for v in outcome.violations
+    ]
+    out += [
+        f"  EXCEPTION {e['policy']} waived for {e['urn']} until {e['expires']}: {e['reason']}"
+        for e in outcome.exceptions
+    ]
+    return [*out, ""]

@@ -1,0 +1,357 @@
+"""Offline evaluator for IAM role trust policies used with web-identity federation.
+
+It answers one question: would STS let a token with these claims, presented
+through this federated provider, perform ``sts:AssumeRoleWithWebIdentity``
+under this trust policy? Tests and the policy pack use it to check the
+policies from :mod:`guard.oidc_trust` against tables of allowed and refused
+tokens, without AWS.
+
+Semantics implemented (from the IAM policy evaluation and condition operator
+documentation):
+
+* An explicit ``Deny`` that applies refuses; otherwise an applying ``Allow``
+  permits; otherwise the request is implicitly denied.
+* Within a ``Condition`` all operators must hold; within one operator all keys
+  must hold; a key holds when the request value matches any of the policy's
+  values (a negated operator holds when it matches none).
+* A key missing from the request fails a positive operator and satisfies a
+  negated one; ``...IfExists`` operators hold when the key is missing;
+  ``ForAllValues:`` holds for a missing key (the classic trap) and
+  ``ForAnyValue:`` does not.
+* Condition key names are case-insensitive, values case-sensitive (except the
+  ``...IgnoreCase`` operators). ``StringLike`` globs: ``*`` matches any run of
+  characters including ``/`` and the empty run, ``?`` exactly one character.
+
+Anything outside that subset (an unknown operator, policy variables,
+``NotPrincipal``/``NotAction``, an unknown policy version) raises
+:class:`TrustEvalError` rather than being guessed, so the evaluator never
+reports "allowed" or "denied" for a policy it does not understand.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from guard.oidc_trust import (
+    GITHUB_AUDIENCE,
+    GITHUB_ISSUER_HOST,
+    POLICY_VERSION,
+    circleci_issuer_host,
+)
+
+__all__ = [
+    "TrustEvalError",
+    "circleci_claims",
+    "evaluate",
+    "github_claims",
+    "glob_match",
+    "validate_policy",
+    "web_identity_context",
+]
+
+ClaimValue = str | Sequence[str]
+
+
+class TrustEvalError(ValueError):
+    """The policy uses something this evaluator does not model."""
+
+
+@lru_cache(maxsize=1024)
+def _glob_regex(pattern: str, ignore_case: bool) -> re.Pattern[str]:
+    parts = []
+    for ch in pattern:
+        if ch == "*":
+            parts.append(".*")
+        elif ch == "?":
+            parts.append(".")
+        else:
+            parts.append(re.escape(ch))
+    # DOTALL: IAM's "*" and "?" match any character, newlines included.
+    flags = re.DOTALL | (re.IGNORECASE if ignore_case else 0)
+    return re.compile("".join(parts), flags)
+
+
+def glob_match(pattern: str, value: str, *, ignore_case: bool = False) -> bool:
+    """IAM glob: ``*`` is any run of characters (``/`` and empty included), ``?`` one."""
+    return _glob_regex(pattern, ignore_case).fullmatch(value) is not None
+
+
+def _equals(policy_value: str, value: str) -> bool:
+    return policy_value == value
+
+
+def _equals_ignore_case(policy_value: str, value: str) -> bool:
+    return policy_value.casefold() == value.casefold()
+
+
+def _like(policy_value: str, value: str) -> bool:
+    return glob_match(policy_value, value)
+
+
+@dataclass(frozen=True)
+class _Operator:
+    match: Callable[[str, str], bool]
+    negated: bool
+    set_op: str | None  # None, "ForAnyValue" or "ForAllValues"
+    if_exists: bool
+
+
+_BASE_OPERATORS: dict[str, tuple[Callable[[str, str], bool], bool]] = {
+    "StringEquals": (_equals, False),
+    "StringNotEquals": (_equals, True),
+    "StringEqualsIgnoreCase": (_equals_ignore_case, False),
+    "StringNotEqualsIgnoreCase": (_equals_ignore_case, True),
+    "StringLike": (_like, False),
+    "StringNotLike": (_like, True),
+}
+
+
+def _parse_operator(name: str) -> _Operator:
+    if not isinstance(name, str):
+        raise TrustEvalError(f"condition operator must be a string, got {name!r}")
+    set_op: str | None = None
+    base = name
+    if ":" in base:
+        set_op, _, base = base.partition(":")
+        if set_op not in {"ForAnyValue", "ForAllValues"}:
+            raise TrustEvalError(f"unknown set operator prefix in {name!r}")
+    if_exists = base.endswith("IfExists")
+    if if_exists:
+        base = base.removesuffix("IfExists")
+    # Operator names are matched exactly: IAM rejects "stringequals".
+    if base not in _BASE_OPERATORS:
+        raise TrustEvalError(f"unsupported condition operator {name!r}")
+    match, negated = _BASE_OPERATORS[base]
+    return _Operator(match, negated, set_op, if_exists)
+
+
+def _as_strings(what: str, value: Any) -> list[str]:
+    if isinstance(value, str):
+        values = [value]
+    elif isinstance(value, list):
+        values = value
+    else:
+        raise TrustEvalError(f"{what} must be a string or a list of strings, got {value!r}")
+    for item in values:
+        if not isinstance(item, str):
+            # IAM coerces numbers and booleans; a trust policy built here never
+            # has them, so refuse rather than mimic the coercion.
+            raise TrustEvalError(f"{what} contains a non-string value {item!r}")
+        if "${" in item:
+            raise TrustEvalError(f"{what} uses a policy variable ({item!r}), which is not modelled")
+    return values
+
+
+def _normalise_claims(claims: Mapping[str, ClaimValue]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for key, value in claims.items():
+        folded = key.lower()
+        if folded in out:
+            raise TrustEvalError(f"claims contain {key!r} twice (keys are case-insensitive)")
+        if isinstance(value, str):
+            out[folded] = [value]
+        elif isinstance(value, Sequence) and all(isinstance(v, str) for v in value):
+            out[folded] = list(value)
+        else:
+            raise TrustEvalError(f"claim {key!r} must be a string or a list of strings")
+    return out
+
+
+def _key_holds(op: _Operator, policy_values: list[str], request: list[str] | None) -> bool:
+    if request is None:
+        if op.if_exists or op.set_op == "ForAllValues":
+            return True
+        if op.set_op == "ForAnyValue":
+            return False
+        return op.negated
+
+    def one(value: str) -> bool:
+        hit = any(op.match(p, value) for p in policy_values)
+        return not hit if op.negated else hit
+
+    if op.set_op is None:
+        if len(request) != 1:
+            raise TrustEvalError(
+                "a multivalued context key needs a ForAnyValue:/ForAllValues: operator"
+            )
+        return one(request[0])
+    if op.set_op == "ForAnyValue":
+        return any(one(v) for v in request)
+    return all(one(v) for v in request)
+
+
+def _conditions_hold(condition: Mapping[str, Any], claims: dict[str, list[str]]) -> bool:
+    for op_name, block in condition.items():
+        op = _parse_operator(op_name)
+        for key, values in block.items():
+            policy_values = _as_strings(f"{op_name} {key}", values)
+            if not _key_holds(op, policy_values, claims.get(key.lower())):
+                return False
+    return True
+
+
+def _principal_matches(principal: Any, federated: str) -> bool:
+    if principal == "*":
+        return True
+    if not isinstance(principal, Mapping):
+        raise TrustEvalError(f"Principal must be '*' or an object, got {principal!r}")
+    # {"AWS": "*"} means everyone as well; count it as matching so that an
+    # over-broad policy shows up as allowed instead of hiding.
+    aws = principal.get("AWS")
+    if aws == "*" or (isinstance(aws, list) and "*" in aws):
+        return True
+    federated_values = principal.get("Federated")
+    if federated_values is None:
+        return False
+    return federated in _as_strings("Principal.Federated", federated_values)
+
+
+def _action_matches(actions: Any, action: str) -> bool:
+    # Action names are case-insensitive and may use wildcards ("sts:*").
+    return any(glob_match(a, action, ignore_case=True) for a in _as_strings("Action", actions))
+
+
+_STATEMENT_KEYS = {"Sid", "Effect", "Principal", "Action", "Condition"}
+_UNMODELLED_KEYS = {"NotPrincipal", "NotAction", "Resource", "NotResource"}
+
+
+def _statements(policy: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    if not isinstance(policy, Mapping):
+        raise TrustEvalError("policy must be a JSON object")
+    if policy.get("Version") != POLICY_VERSION:
+        raise TrustEvalError(
+            f"policy Version must be {POLICY_VERSION!r}, got {policy.get('Version')!r}"
+        )
+    extra = set(policy) - {"Version", "Id", "Statement"}
+    if extra:
+        raise TrustEvalError(f"unexpected policy keys {sorted(extra)}")
+    statements = policy.get("Statement")
+    if isinstance(statements, Mapping):
+        statements = [statements]
+    if not isinstance(statements, list) or not statements:
+        raise TrustEvalError("policy needs at least one Statement")
+    return statements
+
+
+def validate_policy(policy: Mapping[str, Any]) -> None:
+    """Raise :class:`TrustEvalError` unless every part of ``policy`` is modelled here."""
+    for stmt in _statements(policy):
+        if not isinstance(stmt, Mapping):
+            raise TrustEvalError(f"statement must be an object, got {stmt!r}")
+        unmodelled = set(stmt) & _UNMODELLED_KEYS
+        if unmodelled:
+            raise TrustEvalError(f"statement uses {sorted(unmodelled)}, which is not modelled")
+        unknown = set(stmt) - _STATEMENT_KEYS
+        if unknown:
+            raise TrustEvalError(f"statement has unknown keys {sorted(unknown)}")
+        if stmt.get("Effect") not in {"Allow", "Deny"}:
+            raise TrustEvalError(
+                f"statement Effect must be Allow or Deny, got {stmt.get('Effect')!r}"
+            )
+        for required in ("Principal", "Action"):
+            if required not in stmt:
+                raise TrustEvalError(f"statement lacks {required}")
+        _principal_matches(stmt["Principal"], "")
+        _as_strings("Action", stmt["Action"])
+        condition = stmt.get("Condition", {})
+        if not isinstance(condition, Mapping):
+            raise TrustEvalError("Condition must be an object")
+        for op_name, block in condition.items():
+            _parse_operator(op_name)
+            if not isinstance(block, Mapping) or not block:
+                raise TrustEvalError(f"condition {op_name!r} must be a non-empty object")
+            for key, values in block.items():
+                _as_strings(f"{op_name} {key}", values)
+
+
+def evaluate(
+    policy: Mapping[str, Any],
+    *,
+    principal_federated: str,
+    action: str,
+    claims: Mapping[str, ClaimValue],
+) -> bool:
+    """Return whether ``policy`` lets this federated caller perform ``action``.
+
+    ``claims`` maps IAM condition keys (``token.actions.githubusercontent.com:sub``)
+    to values; build them with :func:`github_claims`, :func:`circleci_claims`
+    or :func:`web_identity_context`.
+    """
+    # Validate everything first so an unsupported operator raises even when an
+    # earlier statement or condition would already decide the outcome.
+    validate_policy(policy)
+    context = _normalise_claims(claims)
+    allowed = False
+    for stmt in _statements(policy):
+        applies = (
+            _principal_matches(stmt["Principal"], principal_federated)
+            and _action_matches(stmt["Action"], action)
+            and _conditions_hold(stmt.get("Condition", {}), context)
+        )
+        if not applies:
+            continue
+        if stmt["Effect"] == "Deny":
+            return False
+        allowed = True
+    return allowed
+
+
+def web_identity_context(issuer_host: str, token_claims: Mapping[str, Any]) -> dict[str, str]:
+    """Map decoded token claims to the condition keys IAM exposes for an OIDC provider.
+
+    IAM offers ``<issuer>:sub`` and ``<issuer>:aud``; as documented for Google
+    tokens, ``aud`` takes the ``azp`` claim when the token has one and the
+    ``aud`` claim otherwise. Other claims are not available to trust policies.
+    """
+    context: dict[str, str] = {}
+    sub = token_claims.get("sub")
+    if sub is not None:
+        context[f"{issuer_host}:sub"] = str(sub)
+    azp = token_claims.get("azp")
+    aud = token_claims.get("aud")
+    if azp is not None:
+        context[f"{issuer_host}:aud"] = str(azp)
+    elif isinstance(aud, list):
+        if len(aud) != 1:
+            raise TrustEvalError("tokens with several audiences are not modelled")
+        context[f"{issuer_host}:aud"] = str(aud[0])
+    elif aud is not None:
+        context[f"{issuer_host}:aud"] = str(aud)
+    return context
+
+
+def github_claims(repo: str, context: str, aud: str = GITHUB_AUDIENCE) -> dict[str, str]:
+    """Condition keys for a GitHub Actions token of ``repo`` in ``context``.
+
+    ``context`` is the part after the repository, e.g. ``ref:refs/heads/main``,
+    ``environment:production`` or ``pull_request``. No validation: tests use
+    this to build hostile tokens too.
+    """
+    return web_identity_context(GITHUB_ISSUER_HOST, {"sub": f"repo:{repo}:{context}", "aud": aud})
+
+
+def circleci_claims(
+    org_id: str,
+    project_id: str,
+    user_id: str,
+    vcs_origin: str,
+    vcs_ref: str,
+    aud: str | None = None,
+) -> dict[str, str]:
+    """Condition keys for a CircleCI ``$CIRCLE_OIDC_TOKEN_V2`` token.
+
+    The subject follows CircleCI's v2 format
+    ``org/<org>/project/<project>/user/<user>/vcs-origin/<origin>/vcs-ref/<ref>``;
+    the audience defaults to the organisation id, as CircleCI issues it.
+    """
+    sub = (
+        f"org/{org_id}/project/{project_id}/user/{user_id}"
+        f"/vcs-origin/{vcs_origin}/vcs-ref/{vcs_ref}"
+    )
+    return web_identity_context(
+        circleci_issuer_host(org_id), {"sub": sub, "aud": org_id if aud is None else aud}
+    )

@@ -1,0 +1,216 @@
+"""How guard's policies are written: metadata, stack config access and reviewed exceptions.
+
+Every rule module in ``policies/rules`` builds one policy with :func:`resource_policy` or
+:func:`stack_policy`. The wrapper applies ``guard:policy_exceptions`` the same way under
+``pulumi preview --policy-pack policies`` and under ``guard plan``. Importing this module never
+starts the pack's gRPC server (only ``policies/__main__.py`` builds the ``PolicyPack``).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from pulumi_policy import (
+    EnforcementLevel,
+    PolicyComplianceFramework,
+    ReportViolation,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    Severity,
+    StackValidationArgs,
+    StackValidationPolicy,
+)
+
+from guard.config import ConfigError, LoadedConfig, load_stack_config, raw_from_pulumi
+from guard.config.stack import PolicyException
+
+Report = Callable[[str, "str | None"], None]
+
+
+@dataclass(frozen=True)
+class Meta:
+    """What a reviewer sees about a policy: why it exists and how to fix a violation."""
+
+    name: str
+    description: str
+    severity: Severity
+    enforcement: EnforcementLevel
+    remediation: str
+    control: str | None = None  # "Checkov CKV_AWS_192", "Security Hub IAM.1", ...
+
+    def framework(self) -> PolicyComplianceFramework | None:
+        if self.control is None:
+            return None
+        name, _, reference = self.control.partition(" ")
+        return PolicyComplianceFramework(name=name, reference=reference)
+
+
+@dataclass(frozen=True)
+class AppliedException:
+    """A violation that a reviewed exception waived; shown in the plan so reviewers see it."""
+
+    policy: str
+    urn: str
+    message: str
+    exception: PolicyException
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "policy": self.policy,
+            "urn": self.urn,
+            "message": self.message,
+            "resource": self.exception.resource,
+            "reason": self.exception.reason,
+            "expires": self.exception.expires.isoformat(),
+        }
+
+
+#: Waived violations of the current run, read by ``guard plan``.
+APPLIED_EXCEPTIONS: list[AppliedException] = []
+_CONFIG_CACHE: dict[tuple[tuple[str, str], ...], LoadedConfig | None] = {}
+
+
+def stack_config() -> LoadedConfig | None:
+    """The stack's validated guard config, as the program saw it (None when invalid or absent)."""
+    raw = raw_from_pulumi()
+    key = tuple(sorted(raw.items()))
+    if key not in _CONFIG_CACHE:
+        try:
+            _CONFIG_CACHE[key] = load_stack_config(raw, "stack config")
+        except ConfigError:
+            _CONFIG_CACHE[key] = None
+    return _CONFIG_CACHE[key]
+
+
+#: The day expiry dates are judged against; ``guard plan --today`` sets it, None means today.
+TODAY: date | None = None
+
+
+def today() -> date:
+    return TODAY or date.today()
+
+
+def _matches(exception: PolicyException, name: str, urn: str) -> bool:
+    pattern = exception.resource
+    return fnmatch.fnmatchcase(urn, pattern) or fnmatch.fnmatchcase(name, pattern)
+
+
+def _waiver(policy: str, name: str, urn: str) -> PolicyException | None:
+    loaded = stack_config()
+    if loaded is None:
+        return None
+    for exception in loaded.config.policy_exceptions:
+        if exception.policy == policy and exception.expires >= today() and _matches(exception, name, urn):
+            return exception
+    return None
+
+
+def _name_of(urn: str) -> str:
+    return urn.rsplit("::", 1)[-1]
+
+
+def _reporter(meta: Meta, default_urn: str, report_violation: ReportViolation) -> Report:
+    def report(message: str, urn: str | None = None) -> None:
+        target = urn or default_urn
+        waiver = _waiver(meta.name, _name_of(target), target)
+        if waiver is not None:
+            APPLIED_EXCEPTIONS.append(AppliedException(meta.name, target, message, waiver))
+            return
+        report_violation(f"{message} Fix: {meta.remediation}", urn)
+
+    return report
+
+
+def resource_policy(
+    meta: Meta,
+    resource_types: Sequence[str],
+    check: Callable[[ResourceValidationArgs, Report], None],
+) -> ResourceValidationPolicy:
+    """A policy judging one resource at a time, for the given Pulumi type tokens."""
+    types = frozenset(resource_types)
+
+    def validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+        if args.resource_type in types:
+            check(args, _reporter(meta, args.urn, report_violation))
+
+    return ResourceValidationPolicy(
+        name=meta.name,
+        description=meta.description,
+        enforcement_level=meta.enforcement,
+        severity=meta.severity,
+        framework=meta.framework(),
+        remediation_steps=meta.remediation,
+        validate=validate,
+    )
+
+
+def stack_policy(
+    meta: Meta, check: Callable[[StackValidationArgs, Report], None]
+) -> StackValidationPolicy:
+    """A policy judging the whole stack (relationships between resources, the catalog)."""
+
+    def validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
+        stack_urn = next(
+            (r.urn for r in args.resources if r.resource_type == "pulumi:pulumi:Stack"), ""
+        )
+        check(args, _reporter(meta, stack_urn, report_violation))
+
+    return StackValidationPolicy(
+        name=meta.name,
+        description=meta.description,
+        enforcement_level=meta.enforcement,
+        severity=meta.severity,
+        framework=meta.framework(),
+        remediation_steps=meta.remediation,
+        validate=validate,
+    )
+
+
+# --- helpers shared by rules -----------------------------------------------------------------
+
+WEB_ACL = "aws:wafv2/webAcl:WebAcl"
+
+
+def web_acl_rules(props: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """A web ACL's rules as AWS's JSON (reading ``ruleJson`` may raise an unknown-value error)."""
+    text = props.get("ruleJson")
+    if not text:
+        return []
+    rules = json.loads(text)
+    return rules if isinstance(rules, list) else []
+
+
+def statements(statement: Mapping[str, Any]) -> Iterable[tuple[str, Mapping[str, Any]]]:
+    """Every (type, body) in a statement tree, depth first."""
+    for kind, body in statement.items():
+        yield kind, body
+        if kind in ("AndStatement", "OrStatement"):
+            for child in body.get("Statements", []):
+                yield from statements(child)
+        elif kind == "NotStatement":
+            yield from statements(body.get("Statement", {}))
+        elif kind == "RateBasedStatement" and "ScopeDownStatement" in body:
+            yield from statements(body["ScopeDownStatement"])
+        elif kind == "ManagedRuleGroupStatement" and "ScopeDownStatement" in body:
+            yield from statements(body["ScopeDownStatement"])
+
+
+def policy_document(value: Any) -> dict[str, Any] | None:
+    """An IAM policy given as JSON text or as a dict; None when it is neither."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError:
+            return None
+    return value if isinstance(value, dict) else None
+
+
+def as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return list(value) if isinstance(value, (list, tuple)) else [value]

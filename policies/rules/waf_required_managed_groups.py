@@ -1,0 +1,61 @@
+"""Every web ACL blocks Log4j exploits (known bad inputs) and AWS's IP reputation list."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pulumi_policy import EnforcementLevel, ResourceValidationArgs, Severity
+
+from policies.framework import WEB_ACL, Meta, Report, resource_policy, statements, web_acl_rules
+
+META = Meta(
+    name="waf-required-managed-groups",
+    description="Every web ACL includes AWSManagedRulesKnownBadInputsRuleSet with its Log4JRCE rules "
+    "blocking (not overridden to count) and AWSManagedRulesAmazonIpReputationList, both not in count.",
+    severity=Severity.HIGH,
+    enforcement=EnforcementLevel.MANDATORY,
+    remediation="list known-bad-inputs and ip-reputation in waf.managed_rules, without mode: count "
+    "and without Log4JRCE rules in count_rules.",
+    control="Checkov CKV_AWS_192",
+)
+KNOWN_BAD_INPUTS = "AWSManagedRulesKnownBadInputsRuleSet"
+IP_REPUTATION = "AWSManagedRulesAmazonIpReputationList"
+
+
+def _group(rules: list[dict[str, Any]], name: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    for rule in rules:
+        for kind, body in statements(rule.get("Statement", {})):
+            if kind == "ManagedRuleGroupStatement" and body.get("VendorName") == "AWS" and body.get("Name") == name:
+                return rule, body
+    return None
+
+
+def _counts(rule: dict[str, Any]) -> bool:
+    return "Count" in (rule.get("OverrideAction") or {})
+
+
+def check(args: ResourceValidationArgs, report: Report) -> None:
+    rules = web_acl_rules(args.props)
+    name = args.props.get("name", args.name)
+    bad_inputs = _group(rules, KNOWN_BAD_INPUTS)
+    if bad_inputs is None:
+        report(f"web ACL {name} lacks {KNOWN_BAD_INPUTS} (Log4j and other known exploits).", None)
+    else:
+        rule, body = bad_inputs
+        counted = [
+            o.get("Name", "")
+            for o in body.get("RuleActionOverrides", [])
+            if "Count" in (o.get("ActionToUse") or {}) and str(o.get("Name", "")).startswith("Log4JRCE")
+        ]
+        if _counts(rule):
+            report(f"web ACL {name}: {KNOWN_BAD_INPUTS} only counts; Log4j exploits pass.", None)
+        elif counted:
+            report(f"web ACL {name}: {', '.join(counted)} set to count; Log4j exploits pass.", None)
+    reputation = _group(rules, IP_REPUTATION)
+    if reputation is None:
+        report(f"web ACL {name} lacks {IP_REPUTATION}.", None)
+    elif _counts(reputation[0]):
+        report(f"web ACL {name}: {IP_REPUTATION} only counts.", None)
+
+
+POLICY = resource_policy(META, [WEB_ACL], check)
