@@ -19,15 +19,15 @@ from guard.waf_rules import INCLUDED_WCU, MAX_WCU, WebAclSpec, web_acls_for
 P = "guard:products"
 
 
-def _duplicates(
-    names: Iterable[str], base: KeyPath, field: str, what: str
-) -> list[Problem]:
+def _duplicates(names: Iterable[str], base: KeyPath, field: str, what: str) -> list[Problem]:
     problems = []
     seen: Counter[str] = Counter()
     for index, name in enumerate(names):
         seen[name] += 1
         if seen[name] == 2:
-            problems.append(Problem((*base, index, field), f"duplicate {what}: names must be unique", name))
+            problems.append(
+                Problem((*base, index, field), f"duplicate {what}: names must be unique", name)
+            )
     return problems
 
 
@@ -37,12 +37,20 @@ def unique_names(config: StackConfig, warnings: list[str], today: date) -> list[
     arn_owner: dict[str, KeyPath] = {}
     for i, product in enumerate(config.products):
         base: KeyPath = (P, i)
-        problems += _duplicates((e.name for e in product.endpoints), (*base, "endpoints"), "name", "endpoint name")
         problems += _duplicates(
-            (r.name for r in product.waf.rate_limits), (*base, "waf", "rate_limits"), "name", "rate limit name"
+            (e.name for e in product.endpoints), (*base, "endpoints"), "name", "endpoint name"
         )
         problems += _duplicates(
-            (m.key for m in product.waf.managed_rules), (*base, "waf", "managed_rules"), "name", "managed rule group"
+            (r.name for r in product.waf.rate_limits),
+            (*base, "waf", "rate_limits"),
+            "name",
+            "rate limit name",
+        )
+        problems += _duplicates(
+            (m.key for m in product.waf.managed_rules),
+            (*base, "waf", "managed_rules"),
+            "name",
+            "managed rule group",
         )
         problems += _duplicates(
             (g.name for g in product.waf.external_rule_groups),
@@ -54,8 +62,12 @@ def unique_names(config: StackConfig, warnings: list[str], today: date) -> list[
             path = (*base, "endpoints", j, "arn")
             if endpoint.arn in arn_owner:
                 problems.append(
-                    Problem(path, "this resource is already an endpoint elsewhere in the stack; "
-                            "a resource can have only one web ACL", endpoint.arn)
+                    Problem(
+                        path,
+                        "this resource is already an endpoint elsewhere in the stack; "
+                        "a resource can have only one web ACL",
+                        endpoint.arn,
+                    )
                 )
             arn_owner.setdefault(endpoint.arn, path)
     return problems
@@ -67,18 +79,28 @@ def arns_match_stack(config: StackConfig, warnings: list[str], today: date) -> l
     for i, product in enumerate(config.products):
         for j, endpoint in enumerate(product.endpoints):
             path = (P, i, "endpoints", j, "arn")
-            match = (ALB_ARN_RE if endpoint.kind == "alb" else CLOUDFRONT_ARN_RE).match(endpoint.arn)
+            match = (ALB_ARN_RE if endpoint.kind == "alb" else CLOUDFRONT_ARN_RE).match(
+                endpoint.arn
+            )
             assert match is not None, "shape checked by the model"
             if endpoint.kind == "alb" and match["region"] != config.region:
                 problems.append(
-                    Problem(path, f"the load balancer is in {match['region']}, but this stack deploys "
-                            f"to {config.region} (aws:region); a regional web ACL can only protect "
-                            "resources in its own region", endpoint.arn)
+                    Problem(
+                        path,
+                        f"the load balancer is in {match['region']}, but this stack deploys "
+                        f"to {config.region} (aws:region); a regional web ACL can only protect "
+                        "resources in its own region",
+                        endpoint.arn,
+                    )
                 )
             if match["account"] != config.account_id:
                 problems.append(
-                    Problem(path, f"account {match['account']} is not this stack's account "
-                            f"{config.account_id} (guard:account_id)", endpoint.arn)
+                    Problem(
+                        path,
+                        f"account {match['account']} is not this stack's account "
+                        f"{config.account_id} (guard:account_id)",
+                        endpoint.arn,
+                    )
                 )
         for k, group in enumerate(product.waf.external_rule_groups):
             path = (P, i, "waf", "external_rule_groups", k, "arn")
@@ -87,12 +109,20 @@ def arns_match_stack(config: StackConfig, warnings: list[str], today: date) -> l
             wanted = "alb" if group.scope == "REGIONAL" else "cloudfront"
             if not product.endpoints_of(wanted):
                 problems.append(
-                    Problem(path, f"a {group.scope} rule group, but the product has no {wanted} endpoint", group.arn)
+                    Problem(
+                        path,
+                        f"a {group.scope} rule group, but the product has no {wanted} endpoint",
+                        group.arn,
+                    )
                 )
             if group.scope == "REGIONAL" and m["region"] != config.region:
-                problems.append(Problem(path, f"rule group region must be {config.region}", group.arn))
+                problems.append(
+                    Problem(path, f"rule group region must be {config.region}", group.arn)
+                )
             if group.scope == "CLOUDFRONT" and m["region"] != "us-east-1":
-                problems.append(Problem(path, "CloudFront rule groups live in us-east-1", group.arn))
+                problems.append(
+                    Problem(path, "CloudFront rule groups live in us-east-1", group.arn)
+                )
     return problems
 
 
@@ -108,21 +138,32 @@ def managed_rules_known(config: StackConfig, warnings: list[str], today: date) -
             group = catalog.get(ref.name)
             if group is None:
                 problems.append(
-                    Problem((*base, "name"), f"unknown managed rule group alias; allowed: {', '.join(catalog)}", ref.name)
+                    Problem(
+                        (*base, "name"),
+                        f"unknown managed rule group alias; allowed: {', '.join(catalog)}",
+                        ref.name,
+                    )
                 )
                 continue
             known = ", ".join(group.rule_names)
             for k, rule in enumerate(ref.count_rules):
                 if group.rule(rule) is None:
                     problems.append(
-                        Problem((*base, "count_rules", k), f"{group.name} has no such rule; its rules: {known}", rule)
+                        Problem(
+                            (*base, "count_rules", k),
+                            f"{group.name} has no such rule; its rules: {known}",
+                            rule,
+                        )
                     )
             for k, exclusion in enumerate(ref.exclusions):
                 for n, rule in enumerate(exclusion.rules):
                     if group.rule(rule) is None:
                         problems.append(
-                            Problem((*base, "exclusions", k, "rules", n),
-                                    f"{group.name} has no such rule; its rules: {known}", rule)
+                            Problem(
+                                (*base, "exclusions", k, "rules", n),
+                                f"{group.name} has no such rule; its rules: {known}",
+                                rule,
+                            )
                         )
             if (ref.count_rules or ref.exclusions) and ref.mode == "count":
                 warnings.append(
@@ -137,8 +178,13 @@ def ip_lists(config: StackConfig, warnings: list[str], today: date) -> list[Prob
     problems = []
     for i, product in enumerate(config.products):
         waf = product.waf
-        for list_name, entries in (("ip_blocklist", waf.ip_blocklist), ("ip_allowlist", waf.ip_allowlist)):
-            problems += _duplicates((e.cidr for e in entries), (P, i, "waf", list_name), "cidr", "CIDR")
+        for list_name, entries in (
+            ("ip_blocklist", waf.ip_blocklist),
+            ("ip_allowlist", waf.ip_allowlist),
+        ):
+            problems += _duplicates(
+                (e.cidr for e in entries), (P, i, "waf", list_name), "cidr", "CIDR"
+            )
             for j, entry in enumerate(entries):
                 if entry.expires is not None and entry.expires < today:
                     warnings.append(
@@ -150,9 +196,12 @@ def ip_lists(config: StackConfig, warnings: list[str], today: date) -> list[Prob
                 a, b = blocked.network, allowed.network
                 if a.version == b.version and a.overlaps(b):  # type: ignore[arg-type]
                     problems.append(
-                        Problem((P, i, "waf", "ip_blocklist", j, "cidr"),
-                                f"overlaps the allowlist entry {allowed.cidr} ({allowed.reason}); an IP "
-                                "cannot be both allowed and blocked", blocked.cidr)
+                        Problem(
+                            (P, i, "waf", "ip_blocklist", j, "cidr"),
+                            f"overlaps the allowlist entry {allowed.cidr} ({allowed.reason}); an IP "
+                            "cannot be both allowed and blocked",
+                            blocked.cidr,
+                        )
                     )
     return problems
 
@@ -179,8 +228,14 @@ def create_web_acl_request(spec: WebAclSpec, region: str, account_id: str) -> di
 
 
 def _rule_of(error: str, spec: WebAclSpec) -> str:
-    if error.startswith(("Rules[", "Invalid value for parameter Rules[", "Unknown parameter in Rules[",
-                         "Missing required parameter in Rules[")):
+    if error.startswith(
+        (
+            "Rules[",
+            "Invalid value for parameter Rules[",
+            "Unknown parameter in Rules[",
+            "Missing required parameter in Rules[",
+        )
+    ):
         index = int(error.split("Rules[", 1)[1].split("]", 1)[0])
         return f" rule {spec.rules_template[index]['Name']}"
     return ""
@@ -195,8 +250,11 @@ def web_acls_valid(config: StackConfig, warnings: list[str], today: date) -> lis
             path: KeyPath = (P, i, "waf")
             if spec.wcu > MAX_WCU:
                 problems.append(
-                    Problem(path, f"the {spec.scope} web ACL needs {spec.wcu} WCU; AWS allows at most "
-                            f"{MAX_WCU}: drop a managed group or a rule")
+                    Problem(
+                        path,
+                        f"the {spec.scope} web ACL needs {spec.wcu} WCU; AWS allows at most "
+                        f"{MAX_WCU}: drop a managed group or a rule",
+                    )
                 )
             elif spec.wcu > INCLUDED_WCU:
                 warnings.append(
@@ -206,7 +264,9 @@ def web_acls_valid(config: StackConfig, warnings: list[str], today: date) -> lis
             request = create_web_acl_request(spec, config.region, config.account_id)
             for error in request_errors("wafv2", "CreateWebACL", request):
                 problems.append(
-                    Problem(path, f"AWS would reject the {spec.scope} web ACL{_rule_of(error, spec)}: {error}")
+                    Problem(
+                        path,
+                        f"AWS would reject the {spec.scope} web ACL{_rule_of(error, spec)}: {error}",
+                    )
                 )
     return problems
-

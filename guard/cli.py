@@ -24,12 +24,21 @@ def _day(text: str) -> date:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="guard", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    plan = commands.add_parser("plan", help="run the stack's program offline and report what protects each endpoint")
+    plan = commands.add_parser(
+        "plan", help="run the stack's program offline and report what protects each endpoint"
+    )
     plan.add_argument("--stack", required=True, help="stack name; reads stacks/Pulumi.<stack>.yaml")
     plan.add_argument("--config-file", type=Path, help="another stack file to read instead")
     plan.add_argument("--format", choices=("text", "markdown", "json"), default="text")
-    plan.add_argument("--policy-pack", type=Path, default=Path("policies"), help="policy pack directory (default: policies)")
-    plan.add_argument("--today", type=_day, help="judge expiry dates as of this day (default: today)")
+    plan.add_argument(
+        "--policy-pack",
+        type=Path,
+        default=Path("policies"),
+        help="policy pack directory (default: policies)",
+    )
+    plan.add_argument(
+        "--today", type=_day, help="judge expiry dates as of this day (default: today)"
+    )
     return parser
 
 
@@ -50,7 +59,9 @@ def plan_command(args: argparse.Namespace) -> int:
     except PolicyPackError as error:
         print(f"guard plan: {error}", file=sys.stderr)
         return EXIT_CONFIG
-    unknown = sorted({e.policy for e in loaded.config.policy_exceptions} - {p.name for p in policies})
+    unknown = sorted(
+        {e.policy for e in loaded.config.policy_exceptions} - {p.name for p in policies}
+    )
     if unknown:
         print(
             f"{path}: guard:policy_exceptions names unknown policies: {', '.join(unknown)}; "

@@ -87,9 +87,13 @@ class GuardMocks(pulumi_mocks.Mocks):
                     return self.provider_regions[urn]
         return self.default_region
 
-    def new_resource(self, args: pulumi_mocks.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+    def new_resource(
+        self, args: pulumi_mocks.MockResourceArgs
+    ) -> tuple[str | None, dict[str, Any]]:
         digest = hashlib.sha256(f"{args.typ}::{args.name}".encode()).hexdigest()
-        resource_id = f"{digest[:8]}-{digest[8:12]}-4{digest[13:16]}-8{digest[17:20]}-{digest[20:32]}"
+        resource_id = (
+            f"{digest[:8]}-{digest[8:12]}-4{digest[13:16]}-8{digest[17:20]}-{digest[20:32]}"
+        )
         state = dict(args.inputs)
         region = self.region_of(args.provider)
         name = str(state.get("name") or args.name)
@@ -103,7 +107,9 @@ class GuardMocks(pulumi_mocks.Mocks):
         state.setdefault("id", resource_id)
         return resource_id, state
 
-    def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+    def call(
+        self, args: pulumi_mocks.MockCallArgs
+    ) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
         if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
             return {
                 "accountId": self.account_id,
@@ -140,7 +146,9 @@ _ARN_BUILDERS: dict[str, Callable[[str, str, str, str, dict[str, Any]], str]] = 
     "aws:s3/bucket:Bucket": lambda r, a, n, i, s: f"arn:aws:s3:::{s.get('bucket', n)}",
     "aws:s3/bucketV2:BucketV2": lambda r, a, n, i, s: f"arn:aws:s3:::{s.get('bucket', n)}",
     "aws:cloudwatch/eventRule:EventRule": lambda r, a, n, i, s: f"arn:aws:events:{r}:{a}:rule/{n}",
-    "aws:cloudwatch/metricAlarm:MetricAlarm": lambda r, a, n, i, s: f"arn:aws:cloudwatch:{r}:{a}:alarm:{n}",
+    "aws:cloudwatch/metricAlarm:MetricAlarm": lambda r, a, n, i, s: (
+        f"arn:aws:cloudwatch:{r}:{a}:alarm:{n}"
+    ),
     "aws:shield/protection:Protection": lambda r, a, n, i, s: f"arn:aws:shield::{a}:protection/{i}",
     "aws:shield/protectionGroup:ProtectionGroup": lambda r, a, n, i, s: (
         f"arn:aws:shield::{a}:protection-group/{s.get('protectionGroupId', n)}"
@@ -189,7 +197,6 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             )
         )
         return response
-
 
 
 @dataclass
@@ -242,4 +249,3 @@ async def _stack_outputs() -> dict[str, Any]:
     exported = getattr(root, "outputs", {}) or {}
     resolved = await pulumi.Output.from_input(exported).future(with_unknowns=True)
     return _plain(resolved or {})
-

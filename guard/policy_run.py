@@ -81,7 +81,9 @@ def load_pack(path: Path) -> list[Policy]:
     if existing is not None and Path(existing.__file__ or "").resolve() == init.resolve():
         module = existing
     else:
-        spec = importlib.util.spec_from_file_location(path.name, init, submodule_search_locations=[str(path)])
+        spec = importlib.util.spec_from_file_location(
+            path.name, init, submodule_search_locations=[str(path)]
+        )
         if spec is None or spec.loader is None:
             raise PolicyPackError(f"{path}: cannot load the policy pack")
         module = importlib.util.module_from_spec(spec)
@@ -114,7 +116,9 @@ def _level(policy: Policy) -> str:
     return (policy.enforcement_level or PACK_DEFAULT_LEVEL).value
 
 
-def run_policies(plan: PlanResult, policies: Sequence[Policy], today: date | None = None) -> PolicyOutcome:
+def run_policies(
+    plan: PlanResult, policies: Sequence[Policy], today: date | None = None
+) -> PolicyOutcome:
     from policies import framework
 
     framework.APPLIED_EXCEPTIONS.clear()
@@ -124,7 +128,9 @@ def run_policies(plan: PlanResult, policies: Sequence[Policy], today: date | Non
     def reporter(policy: Policy, default_urn: str) -> Any:
         def report(message: str, urn: str | None = None) -> None:
             severity = policy.severity.value if policy.severity is not None else "medium"
-            violations.append(Violation(policy.name, severity, _level(policy), urn or default_urn, message))
+            violations.append(
+                Violation(policy.name, severity, _level(policy), urn or default_urn, message)
+            )
 
         return report
 
@@ -141,7 +147,9 @@ def run_policies(plan: PlanResult, policies: Sequence[Policy], today: date | Non
                 policy.validate(args, reporter(policy, record.urn))
         elif isinstance(policy, StackValidationPolicy):
             by_urn = {
-                r.urn: PolicyResource(r.type, _stack_props(r, plan), r.urn, r.name, _options(r), None, None, [], {})
+                r.urn: PolicyResource(
+                    r.type, _stack_props(r, plan), r.urn, r.name, _options(r), None, None, [], {}
+                )
                 for r in plan.resources
             }
             for record in plan.resources:

@@ -25,13 +25,19 @@ def build_stack(loaded: LoadedConfig) -> None:
 
     pulumi.export(
         "web_acl_arns",
-        {p.product.name: {scope.lower(): arn for scope, arn in p.waf.web_acl_arns.items()} for p in products},
+        {
+            p.product.name: {scope.lower(): arn for scope, arn in p.waf.web_acl_arns.items()}
+            for p in products
+        },
     )
     # The CloudFront hand-off: each distribution's owner sets this ARN as the distribution's web ACL.
     pulumi.export(
         "cloudfront_web_acls",
         {
-            f"{p.product.name}/{e.name}": {"distribution": e.arn, "web_acl_arn": p.waf.web_acl_arns["CLOUDFRONT"]}
+            f"{p.product.name}/{e.name}": {
+                "distribution": e.arn,
+                "web_acl_arn": p.waf.web_acl_arns["CLOUDFRONT"],
+            }
             for p in products
             for e in p.product.endpoints_of("cloudfront")
         },

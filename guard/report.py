@@ -33,9 +33,13 @@ def _action_of(rule: Mapping[str, Any]) -> str:
 
 
 def _describe(statement: Mapping[str, Any]) -> str:
-    (kind, body), = statement.items()
+    ((kind, body),) = statement.items()
     if kind == "RateBasedStatement":
-        key = "IP" if body["AggregateKeyType"] == "IP" else body.get("ForwardedIPConfig", {}).get("HeaderName", "")
+        key = (
+            "IP"
+            if body["AggregateKeyType"] == "IP"
+            else body.get("ForwardedIPConfig", {}).get("HeaderName", "")
+        )
         text = f"over {body['Limit']} requests / {body.get('EvaluationWindowSec', 300)} s per {key}"
         scope = body.get("ScopeDownStatement")
         return text + (f" on {_describe(scope)}" if scope else "")
@@ -61,11 +65,15 @@ def _describe(statement: Mapping[str, Any]) -> str:
 
 def rule_lines(web_acl: ResourceRecord) -> list[RuleLine]:
     rules = json.loads(web_acl.inputs.get("ruleJson") or "[]")
-    return [RuleLine(r["Priority"], r["Name"], _action_of(r), _describe(r["Statement"])) for r in rules]
+    return [
+        RuleLine(r["Priority"], r["Name"], _action_of(r), _describe(r["Statement"])) for r in rules
+    ]
 
 
 def web_acl_wcu(web_acl: ResourceRecord, plan: PlanResult) -> int:
-    product = next(p for p in plan.loaded.config.products if p.name == web_acl.inputs["tags"]["product"])
+    product = next(
+        p for p in plan.loaded.config.products if p.name == web_acl.inputs["tags"]["product"]
+    )
     rules = json.loads(web_acl.inputs.get("ruleJson") or "[]")
     return sum(statement_wcu(r["Statement"], product) for r in rules)
 
@@ -115,7 +123,12 @@ def _sections(plan: PlanResult) -> Iterable[tuple[str, EndpointView, list[RuleLi
         if view.web_acl is None:
             yield "", view, [], 0
         else:
-            yield view.web_acl.inputs["name"], view, rule_lines(view.web_acl), web_acl_wcu(view.web_acl, plan)
+            yield (
+                view.web_acl.inputs["name"],
+                view,
+                rule_lines(view.web_acl),
+                web_acl_wcu(view.web_acl, plan),
+            )
 
 
 def render_text(plan: PlanResult, extra_sections: Iterable[str] = ()) -> str:
@@ -129,7 +142,9 @@ def render_text(plan: PlanResult, extra_sections: Iterable[str] = ()) -> str:
         out.append(f"  web ACL {acl_name}: {wcu} / {INCLUDED_WCU} WCU, {_hand_off(view)}")
         width = max(len(r.name) for r in rules) if rules else 0
         for rule in rules:
-            out.append(f"    {rule.priority:>4}  {rule.name:<{width}}  {rule.action:<13}  {rule.what}")
+            out.append(
+                f"    {rule.priority:>4}  {rule.name:<{width}}  {rule.action:<13}  {rule.what}"
+            )
         out.append("")
     warnings = plan.loaded.warnings
     out.append(f"warnings ({len(warnings)}):" if warnings else "warnings: none")
@@ -144,7 +159,9 @@ def render_markdown(plan: PlanResult, extra_sections: Iterable[str] = ()) -> str
     sections = list(_sections(plan))
     for acl_name, view, _, wcu in sections:
         acl = f"`{acl_name}`" if acl_name else "**none**"
-        out.append(f"| {view.product}/{view.endpoint} | {view.kind} | {acl} | {wcu} / {INCLUDED_WCU} | {_hand_off(view)} |")
+        out.append(
+            f"| {view.product}/{view.endpoint} | {view.kind} | {acl} | {wcu} / {INCLUDED_WCU} | {_hand_off(view)} |"
+        )
     out.append("")
     shown: set[str] = set()
     for acl_name, _view, rules, _ in sections:
@@ -196,7 +213,12 @@ def policy_sections(outcome: PolicyOutcome, *, markdown: bool) -> list[str]:
             ]
             out.append("")
         if outcome.exceptions:
-            out += ["**Policy exceptions applied**", "", "| policy | resource | reason | expires |", "|---|---|---|---|"]
+            out += [
+                "**Policy exceptions applied**",
+                "",
+                "| policy | resource | reason | expires |",
+                "|---|---|---|---|",
+            ]
             out += [
                 f"| `{e['policy']}` | `{e['urn'].rsplit('::', 1)[-1]}` | {e['reason']} | {e['expires']} |"
                 for e in outcome.exceptions

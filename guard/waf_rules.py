@@ -115,7 +115,10 @@ def managed_rule_name(ref: ManagedRuleGroupRef) -> str:
 
 def _ip_sets(product: Product, acl_name: str) -> list[IpSetSpec]:
     sets = []
-    for list_kind, entries in (("allow", product.waf.ip_allowlist), ("block", product.waf.ip_blocklist)):
+    for list_kind, entries in (
+        ("allow", product.waf.ip_allowlist),
+        ("block", product.waf.ip_blocklist),
+    ):
         for version in IP_VERSIONS:
             wanted = 4 if version == "IPV4" else 6
             addresses = tuple(sorted(e.cidr for e in entries if e.network.version == wanted))
@@ -280,12 +283,18 @@ def web_acls_for(product: Product, stack: str) -> list[WebAclSpec]:
 
 # --- WCU -------------------------------------------------------------------------------------
 
-_BYTE_MATCH_WCU = {"EXACTLY": 2, "STARTS_WITH": 2, "ENDS_WITH": 2, "CONTAINS": 10, "CONTAINS_WORD": 10}
+_BYTE_MATCH_WCU = {
+    "EXACTLY": 2,
+    "STARTS_WITH": 2,
+    "ENDS_WITH": 2,
+    "CONTAINS": 10,
+    "CONTAINS_WORD": 10,
+}
 
 
 def statement_wcu(statement: Mapping[str, Any], product: Product | None = None) -> int:
     """WCUs of one statement, per the AWS WAF Developer Guide's table for each statement type."""
-    (kind, body), = statement.items()
+    ((kind, body),) = statement.items()
     if kind in ("AndStatement", "OrStatement"):
         return sum(statement_wcu(s, product) for s in body["Statements"])
     if kind == "NotStatement":
@@ -324,4 +333,3 @@ def _managed_wcu(body: Mapping[str, Any], product: Product | None) -> int:
 
 def rule_wcu(rule: Mapping[str, Any], product: Product | None = None) -> int:
     return statement_wcu(rule["Statement"], product)
-

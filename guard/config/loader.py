@@ -73,7 +73,9 @@ _LineLoader.yaml_implicit_resolvers = {
 }
 
 
-def _walk_lines(node: yaml.Node, path: KeyPath, lines: dict[KeyPath, int], problems: list[Problem]) -> None:
+def _walk_lines(
+    node: yaml.Node, path: KeyPath, lines: dict[KeyPath, int], problems: list[Problem]
+) -> None:
     lines.setdefault(path, node.start_mark.line + 1)
     if isinstance(node, yaml.MappingNode):
         seen: set[str] = set()
@@ -82,7 +84,11 @@ def _walk_lines(node: yaml.Node, path: KeyPath, lines: dict[KeyPath, int], probl
             child = (*path, key)
             if key in seen:
                 problems.append(
-                    Problem(child, "duplicate key: YAML keeps only the last one", line=key_node.start_mark.line + 1)
+                    Problem(
+                        child,
+                        "duplicate key: YAML keeps only the last one",
+                        line=key_node.start_mark.line + 1,
+                    )
                 )
             seen.add(key)
             lines[child] = key_node.start_mark.line + 1
@@ -107,7 +113,9 @@ def read_stack_file(path: Path) -> StackFile:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as err:
-        raise ConfigError(source, [Problem((), f"cannot read the stack file: {err.strerror}")]) from None
+        raise ConfigError(
+            source, [Problem((), f"cannot read the stack file: {err.strerror}")]
+        ) from None
     try:
         node = yaml.compose(text, Loader=_LineLoader)
         document = yaml.load(text, Loader=_LineLoader)  # noqa: S506 - a SafeLoader subclass
@@ -120,11 +128,17 @@ def read_stack_file(path: Path) -> StackFile:
     if node is not None:
         _walk_lines(node, (), lines, problems)
     if not isinstance(document, dict):
-        raise ConfigError(source, [Problem((), "the stack file must be a mapping with a 'config' key")])
+        raise ConfigError(
+            source, [Problem((), "the stack file must be a mapping with a 'config' key")]
+        )
     for key in document:
         if key not in STACK_FILE_KEYS:
             problems.append(
-                Problem((key,), f"unknown top-level key; allowed: {', '.join(STACK_FILE_KEYS)}", line=lines.get((key,)))
+                Problem(
+                    (key,),
+                    f"unknown top-level key; allowed: {', '.join(STACK_FILE_KEYS)}",
+                    line=lines.get((key,)),
+                )
             )
     config = document.get("config") or {}
     if not isinstance(config, dict):
@@ -178,7 +192,9 @@ def _decode(raw: Mapping[str, str], source: str) -> tuple[dict[str, Any], list[P
         if namespace != NAMESPACE:
             continue
         if name not in StackConfig.model_fields or name == "region":
-            problems.append(Problem((key,), f"unknown key; allowed: {', '.join(f'guard:{a}' for a in allowed)}"))
+            problems.append(
+                Problem((key,), f"unknown key; allowed: {', '.join(f'guard:{a}' for a in allowed)}")
+            )
             continue
         if name in SCALAR_KEYS:
             values[name] = text
@@ -189,7 +205,9 @@ def _decode(raw: Mapping[str, str], source: str) -> tuple[dict[str, Any], list[P
             problems.append(Problem((key,), "must be a YAML mapping or list", text))
     region = raw.get("aws:region")
     if region is None:
-        problems.append(Problem(("aws:region",), "required: the stack's AWS region, e.g. ap-northeast-1"))
+        problems.append(
+            Problem(("aws:region",), "required: the stack's AWS region, e.g. ap-northeast-1")
+        )
     else:
         values["region"] = region
     return values, problems
@@ -227,7 +245,9 @@ def _model_at(loc: Sequence[str | int]) -> type[BaseModel] | None:
         if current is None:
             return None
     while typing.get_origin(current) in (typing.Union, types.UnionType, typing.Annotated):
-        models = [a for a in typing.get_args(current) if isinstance(a, type) and issubclass(a, BaseModel)]
+        models = [
+            a for a in typing.get_args(current) if isinstance(a, type) and issubclass(a, BaseModel)
+        ]
         if not models:
             return None
         current = models[0]
@@ -259,7 +279,9 @@ def _problem_from(error: Mapping[str, Any]) -> Problem:
         described = _describe_field(loc)
         message = f"must be {described}" if described else f"must match {error['ctx']['pattern']}"
     else:
-        message = message.replace("Input should be", "must be").replace("Input should have", "must have")
+        message = message.replace("Input should be", "must be").replace(
+            "Input should have", "must have"
+        )
     if kind in ("model_type", "dict_type") and not loc:
         message = "must be a mapping"
     return Problem(_config_path(loc) if loc else (), message, value)

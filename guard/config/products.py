@@ -44,7 +44,9 @@ def _network(value: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
         try:
             loose = ipaddress.ip_network(value, strict=False)
         except ValueError:
-            raise ValueError(f"must be an IPv4 or IPv6 CIDR such as 203.0.113.0/24 ({err})") from None
+            raise ValueError(
+                f"must be an IPv4 or IPv6 CIDR such as 203.0.113.0/24 ({err})"
+            ) from None
         raise ValueError(f"has host bits set; did you mean {loose}?") from None
 
 
