@@ -23,6 +23,25 @@ def build_stack(loaded: LoadedConfig) -> None:
     providers = Providers.create(config.region, config.account_id)
     products = [ProductProtection(p, stack=stack, providers=providers) for p in config.products]
 
+    # Each area is imported only when configured, so a stack pays only for what it declares.
+    routes = None
+    if config.alerts is not None:
+        from components.alerts import AlertRouting
+
+        routes = AlertRouting(config, stack=stack, providers=providers).routes
+    if config.detection is not None:
+        from components.detection import ThreatDetection
+
+        ThreatDetection(config, stack=stack, providers=providers, routes=routes)
+    if config.shield is not None:
+        from components.shield import ShieldAdvanced
+
+        ShieldAdvanced(config, stack=stack, providers=providers, routes=routes, products=products)
+    if config.ci is not None or config.pipeline is not None:
+        from components.ci_identity import CiIdentity
+
+        CiIdentity(config, stack=stack, providers=providers)
+
     pulumi.export(
         "web_acl_arns",
         {

@@ -16,6 +16,8 @@ from pydantic import (
 )
 
 from guard.config.base import Day, Reason, Slug, StrictModel
+from guard.config.ci import ProductCi
+from guard.config.shield import EndpointShield
 
 ALB_ARN_RE = re.compile(
     r"^arn:aws:elasticloadbalancing:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):"
@@ -66,6 +68,7 @@ class Endpoint(StrictModel):
     name: Slug
     kind: Literal["alb", "cloudfront"]
     arn: str
+    shield: EndpointShield | None = None
 
     @field_validator("arn")
     @classmethod
@@ -208,6 +211,7 @@ class Product(StrictModel):
     owner: Annotated[str, StringConstraints(min_length=1, max_length=128)]
     endpoints: Annotated[list[Endpoint], Field(min_length=1)]
     waf: WafConfig = Field(default_factory=WafConfig)
+    ci: ProductCi | None = None
 
     def endpoints_of(self, kind: str) -> list[Endpoint]:
         return [e for e in self.endpoints if e.kind == kind]

@@ -6,8 +6,11 @@ from typing import Annotated
 
 from pydantic import Field, StringConstraints
 
+from guard.config.alerts import AlertsConfig, DetectionConfig
 from guard.config.base import Day, Reason, StrictModel
+from guard.config.ci import CiConfig, PipelineConfig
 from guard.config.products import Product
+from guard.config.shield import ShieldConfig
 
 
 class PolicyException(StrictModel):
@@ -26,6 +29,11 @@ class StackConfig(StrictModel):
     account_id: Annotated[str, StringConstraints(pattern=r"^\d{12}$")]
     products: Annotated[list[Product], Field(min_length=1)]
     policy_exceptions: list[PolicyException] = []
+    alerts: AlertsConfig | None = None
+    detection: DetectionConfig | None = None
+    shield: ShieldConfig | None = None
+    ci: CiConfig | None = None
+    pipeline: PipelineConfig | None = None
 
 
 #: Keys under ``guard:`` whose value is a plain string; every other key holds an object or list.
