@@ -301,7 +301,7 @@ def _case_record(
         "communicationBody": case.communication_body,
         # moto stamps wall-clock time; the drill's clock (possibly simulated) is what the handler
         # compared against, so the case is recorded at that time.
-        "timeCreated": handler._iso_z(created),
+        "timeCreated": handler.format_support_time(created),
         "product": product,
         "endpoint": endpoint,
         "resourceArn": arn,
@@ -339,8 +339,8 @@ def _age(clock: datetime, time_created: str) -> str:
     created = handler.parse_case_time(time_created)
     if created is None:
         return "at an unknown time"
-    hours = (clock - created).total_seconds() / 3600
-    return f"{hours:.1f} h ago"
+    minutes = int((clock - created).total_seconds() // 60)
+    return f"{minutes // 60} h {minutes % 60} min ago"
 
 
 # --------------------------------------------------------------------------------------------
@@ -446,7 +446,6 @@ def run_ddos_drill(
                     stack=stack,
                     product=product,
                     endpoint=endpoint,
-                    resource_arn=resource_arn,
                     state_path=state_path,
                     dedupe_hours=dedupe_hours,
                 )
@@ -468,7 +467,6 @@ def _drill_in_sandbox(
     stack: str,
     product: str,
     endpoint: str,
-    resource_arn: str,
     state_path: Path,
     dedupe_hours: int,
 ) -> int:
@@ -494,6 +492,11 @@ def _drill_in_sandbox(
     print(f"  resource   {header['resource']}", file=out)
     print(f"  alarm      {header['alarm']}", file=out)
     print(f"  sandbox    moto server {url} (no real AWS endpoint is contacted)", file=out)
+    print(
+        "  note       moto does not implement Shield ListAttacks/DescribeAttack, so the body "
+        "says attack details are unavailable; on AWS the Lambda fills them in",
+        file=out,
+    )
     print(
         f"  state      {state_path} ({len(recorded)} earlier drill case(s) re-seeded)",
         file=out,

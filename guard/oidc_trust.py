@@ -37,6 +37,7 @@ from collections.abc import Sequence
 from typing import Any
 
 __all__ = [
+    "ANY_BRANCH",
     "CIRCLECI_ISSUER_DOMAIN",
     "CIRCLECI_SUB_GUARDS",
     "GITHUB_AUDIENCE",
@@ -65,6 +66,9 @@ MAX_SESSION_SECONDS = 3600
 POLICY_VERSION = "2012-10-17"
 
 WEB_IDENTITY_ACTION = "sts:AssumeRoleWithWebIdentity"
+
+# In circleci_trust_policy's ``branches``: every branch of the project.
+ANY_BRANCH = "*"
 
 # StringLike's "*" matches any run of characters, "/" included. The CircleCI
 # subject needs "*" for the user id (and for the origin when it is not pinned),
@@ -342,11 +346,17 @@ def _check_vcs_origin(vcs_origin: str) -> None:
 def circleci_subject_patterns(
     org_id: str, project_id: str, branches: Sequence[str], vcs_origin: str | None = None
 ) -> list[str]:
-    """StringLike patterns for CircleCI v2 subjects of ``branches`` in one project."""
+    """StringLike patterns for CircleCI v2 subjects of ``branches`` in one project.
+
+    The item ``"*"`` (alone, not inside a name) means every branch of the project;
+    it is meant for read-only preview roles. Tags never match.
+    """
     _check_uuid("CircleCI organization id", org_id)
     _check_uuid("CircleCI project id", project_id)
     names = _require_str_sequence("branches", branches)
     for branch in names:
+        if branch == ANY_BRANCH:
+            continue
         _check_ref_name("branch", branch)
         if branch.startswith("refs/"):
             raise TrustError(f"give branch names without 'refs/heads/', got {branch!r}")
@@ -373,7 +383,8 @@ def circleci_trust_policy(
 
     * ``<issuer>:aud`` StringEquals the organisation id (CircleCI's fixed audience);
     * ``<issuer>:sub`` StringLike one of
-      ``org/<org>/project/<project>/user/*/vcs-origin/<origin or *>/vcs-ref/refs/heads/<branch>``;
+      ``org/<org>/project/<project>/user/*/vcs-origin/<origin or *>/vcs-ref/refs/heads/<branch>``
+      (``branches=["*"]``: any branch, for a read-only preview role);
     * ``<issuer>:sub`` StringNotLike any of :data:`CIRCLECI_SUB_GUARDS`, i.e.
       "/vcs-ref/" and "/vcs-origin/" each occur exactly once.
 

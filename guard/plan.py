@@ -8,12 +8,13 @@ provider region, protect flag and the inputs in the engine's camelCase form).
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import hashlib
 import logging
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import pulumi
 from pulumi.runtime import mocks as pulumi_mocks
@@ -25,6 +26,7 @@ from pulumi.runtime.sync_await import _sync_await
 from guard.config import LoadedConfig
 
 PROJECT = "guard"
+T = TypeVar("T")
 PROVIDER_TYPE_PREFIX = "pulumi:providers:"
 
 
@@ -213,7 +215,29 @@ class PlanResult:
 def run_program(
     loaded: LoadedConfig, stack: str, program: Callable[[], None] | None = None
 ) -> PlanResult:
-    """Run ``program`` (default: the real one) under mocks with the stack's config set."""
+    """Run ``program`` (default: the real one) under mocks with the stack's config set.
+
+    Pulumi keeps its root stack and config in context variables; a fresh context per run keeps
+    one plan from leaking into the next (tests plan several stacks in one process).
+    """
+    return contextvars.Context().run(_run_program, loaded, stack, program)
+
+
+def with_stack_config(loaded: LoadedConfig, function: Callable[[], T]) -> T:
+    """Call ``function`` in a fresh context where Pulumi's config is the stack's (for policies)."""
+
+    def call() -> T:
+        from pulumi.runtime import config as runtime_config
+
+        runtime_config.set_all_config(dict(loaded.raw), list(loaded.secret_keys))
+        return function()
+
+    return contextvars.Context().run(call)
+
+
+def _run_program(
+    loaded: LoadedConfig, stack: str, program: Callable[[], None] | None
+) -> PlanResult:
     from pulumi.runtime import config as runtime_config
 
     from guard.program import main

@@ -28,7 +28,7 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from guard.plan import PlanResult, ResourceRecord
+from guard.plan import PlanResult, ResourceRecord, with_stack_config
 
 PACK_DEFAULT_LEVEL = EnforcementLevel.MANDATORY
 
@@ -118,6 +118,13 @@ def _level(policy: Policy) -> str:
 
 def run_policies(
     plan: PlanResult, policies: Sequence[Policy], today: date | None = None
+) -> PolicyOutcome:
+    """Every policy on the plan's records, with the stack's config visible as in CrossGuard."""
+    return with_stack_config(plan.loaded, lambda: _run_policies(plan, policies, today))
+
+
+def _run_policies(
+    plan: PlanResult, policies: Sequence[Policy], today: date | None
 ) -> PolicyOutcome:
     from policies import framework
 
