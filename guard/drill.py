@@ -506,7 +506,7 @@ def _drill_in_sandbox(
     captured = io.StringIO()
     try:
         with contextlib.redirect_stdout(captured):
-            settings = handler.Settings.from_env()
+            settings = handler.load_settings()
             summary = handler.handle(event, settings=settings, now=clock, context=context)
     except Exception as exc:
         _print_logs(out, captured.getvalue())
