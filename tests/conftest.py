@@ -1,0 +1,67 @@
+"""Shared fixtures: the example stacks planned once per session, and engine-shaped raw config."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from guard.config import LoadedConfig, load_stack_config, load_stack_file
+from guard.plan import PlanResult, run_program
+
+ROOT = Path(__file__).resolve().parents[1]
+STACKS = ROOT / "stacks"
+#: A fixed day, so expiry-dependent results do not change with the calendar.
+TODAY = date(2026, 11, 25)
+
+
+def alb_arn(name: str = "web", account: str = "111111111111", region: str = "ap-northeast-1") -> str:
+    suffix = hashlib.sha256(name.encode()).hexdigest()[:16]
+    return f"arn:aws:elasticloadbalancing:{region}:{account}:loadbalancer/app/{name}/{suffix}"
+
+
+def minimal_product(name: str = "store", **waf: Any) -> dict[str, Any]:
+    return {
+        "name": name,
+        "owner": f"team-{name}",
+        "endpoints": [{"name": "web", "kind": "alb", "arn": alb_arn(f"{name}-web")}],
+        "waf": {"rate_limits": [{"name": "login", "limit": 100, "path": "/login"}], **waf},
+    }
+
+
+def raw_config(**sections: Any) -> dict[str, str]:
+    """Config as the Pulumi engine hands it to the program: objects as JSON text."""
+    raw = {"aws:region": "ap-northeast-1", "guard:account_id": "111111111111"}
+    sections.setdefault("products", [minimal_product()])
+    for key, value in sections.items():
+        if value is None:
+            continue
+        raw[f"guard:{key}"] = value if isinstance(value, str) else json.dumps(value)
+    return raw
+
+
+def load(**sections: Any) -> LoadedConfig:
+    return load_stack_config(raw_config(**sections), "test.yaml", today=TODAY)
+
+
+@pytest.fixture(scope="session")
+def example_plan() -> Callable[[str], PlanResult]:
+    """``example_plan("prod")``: the example stack run through the real program under mocks."""
+    cache: dict[str, PlanResult] = {}
+
+    def plan(stack: str) -> PlanResult:
+        if stack not in cache:
+            loaded = load_stack_file(STACKS / f"Pulumi.{stack}.yaml", today=TODAY)
+            cache[stack] = run_program(loaded, stack)
+        return cache[stack]
+
+    return plan
+
+
+def of_type(plan: PlanResult, type_token: str) -> list[Any]:
+    return [r for r in plan.resources if r.type == type_token]
