@@ -67,7 +67,18 @@ def endpoint_count(document: dict[str, Any]) -> int:
 
 def measure(stack_file: Path) -> tuple[float, float, int]:
     """(seconds, peak MiB, resources) of one ``guard plan`` process."""
-    command = [sys.executable, "-m", "guard", "plan", "--stack", "prod", "--config-file", str(stack_file), "--format", "json"]
+    command = [
+        sys.executable,
+        "-m",
+        "guard",
+        "plan",
+        "--stack",
+        "prod",
+        "--config-file",
+        str(stack_file),
+        "--format",
+        "json",
+    ]
     start = time.perf_counter()
     with tempfile.TemporaryFile() as out:
         process = subprocess.Popen(command, cwd=ROOT, stdout=out, stderr=subprocess.PIPE)
@@ -75,7 +86,9 @@ def measure(stack_file: Path) -> tuple[float, float, int]:
         elapsed = time.perf_counter() - start
         process.returncode = os.waitstatus_to_exitcode(status)
         if process.returncode not in (0, 1):
-            raise SystemExit(f"guard plan failed ({process.returncode}): {process.stderr.read().decode() if process.stderr else ''}")
+            raise SystemExit(
+                f"guard plan failed ({process.returncode}): {process.stderr.read().decode() if process.stderr else ''}"
+            )
         out.seek(0)
         resources = len(json.load(out)["resources"])
     return elapsed, usage.ru_maxrss / 1024, resources
@@ -83,8 +96,12 @@ def measure(stack_file: Path) -> tuple[float, float, int]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="1,10,100", help="copies of the prod products (7 endpoints each)")
-    parser.add_argument("--repeat", type=int, default=3, help="runs per size; the median is reported")
+    parser.add_argument(
+        "--sizes", default="1,10,100", help="copies of the prod products (7 endpoints each)"
+    )
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="runs per size; the median is reported"
+    )
     args = parser.parse_args()
     print(f"{'endpoints':>9} {'resources':>9} {'median s':>9} {'peak MiB':>9} {'s/endpoint':>10}")
     with tempfile.TemporaryDirectory() as folder:
@@ -93,9 +110,11 @@ def main() -> None:
             path = Path(folder) / f"Pulumi.scale{copies}.yaml"
             path.write_text(yaml.safe_dump(document, sort_keys=False))
             runs = sorted(measure(path) for _ in range(args.repeat))
-            seconds, peak, resources = runs[len(runs) // 2]
+            seconds, _, resources = runs[len(runs) // 2]
             count = endpoint_count(document)
-            print(f"{count:>9} {resources:>9} {seconds:>9.2f} {max(r[1] for r in runs):>9.0f} {seconds / count:>10.4f}")
+            print(
+                f"{count:>9} {resources:>9} {seconds:>9.2f} {max(r[1] for r in runs):>9.0f} {seconds / count:>10.4f}"
+            )
 
 
 if __name__ == "__main__":

@@ -18,7 +18,10 @@ class ProductProtection(pulumi.ComponentResource):
     def __init__(self, product: Product, *, stack: str, providers: Providers) -> None:
         catalog = {
             "owner": product.owner,
-            "endpoints": [e.model_dump(mode="json", include={"name", "kind", "arn"}) for e in product.endpoints],
+            "endpoints": [
+                e.model_dump(mode="json", include={"name", "kind", "arn"})
+                for e in product.endpoints
+            ],
         }
         super().__init__("guard:catalog:Product", product.name, catalog)
         self.product = product

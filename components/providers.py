@@ -33,6 +33,8 @@ class Providers:
         return Providers(regional, us_east_1, region)
 
 
-def opts(parent: pulumi.Resource, provider: aws.Provider, **extra: object) -> pulumi.ResourceOptions:
+def opts(
+    parent: pulumi.Resource, provider: aws.Provider, **extra: object
+) -> pulumi.ResourceOptions:
     """Child options: parented for a readable tree, explicit provider for the right region."""
     return pulumi.ResourceOptions(parent=parent, provider=provider, **extra)  # type: ignore[arg-type]

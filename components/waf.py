@@ -27,8 +27,12 @@ def _rule_json_input(spec: WebAclSpec, arns: Mapping[str, pulumi.Output[str]]) -
     """
     if not arns:
         return _rule_json(spec, {})
-    # Bind spec now: apply callbacks run after the caller's loop has moved on.
-    return pulumi.Output.all(**arns).apply(lambda resolved, s=spec: _rule_json(s, resolved))
+
+    # spec is bound here, not read from the caller's loop: apply callbacks run after it moves on.
+    def render(resolved: dict[str, str]) -> str:
+        return _rule_json(spec, resolved)
+
+    return pulumi.Output.all(**arns).apply(render)
 
 
 class ProductWaf(pulumi.ComponentResource):

@@ -16,7 +16,7 @@ from botocore.model import OperationModel, Shape
 from botocore.validate import ParamValidator
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def operation_model(service: str, operation: str) -> OperationModel:
     session = botocore.session.get_session()
     return session.get_service_model(service).operation_model(operation)
@@ -37,16 +37,17 @@ def enum_errors(value: Any, shape: Shape, path: str = "") -> list[str]:
     elif shape.type_name == "map" and isinstance(value, Mapping):
         for key, item in value.items():
             errors += enum_errors(item, shape.value, f"{path}.{key}")  # type: ignore[attr-defined]
-    elif shape.type_name == "string" and shape.enum and isinstance(value, str):
-        if value not in shape.enum:
-            allowed = ", ".join(shape.enum)
-            errors.append(f"{path}: {value!r} is not one of {allowed}")
+    elif shape.type_name == "string" and isinstance(value, str):
+        allowed = getattr(shape, "enum", None) or []
+        if allowed and value not in allowed:
+            errors.append(f"{path}: {value!r} is not one of {', '.join(allowed)}")
     return errors
 
 
 def request_errors(service: str, operation: str, params: Mapping[str, Any]) -> list[str]:
     """What AWS would reject in this request, one line per problem (empty when valid)."""
     shape = operation_model(service, operation).input_shape
+    assert shape is not None, f"{service}.{operation} takes no input"
     report = ParamValidator().validate(dict(params), shape)
     errors = []
     if report.has_errors():

@@ -11,7 +11,7 @@ from typing import Any
 from guard.aws_model import request_errors
 from guard.config.errors import KeyPath, Problem
 from guard.config.loader import register_cross_check
-from guard.config.products import ALB_ARN_RE, CLOUDFRONT_ARN_RE, WAF_RULE_GROUP_ARN_RE, Product
+from guard.config.products import ALB_ARN_RE, CLOUDFRONT_ARN_RE, WAF_RULE_GROUP_ARN_RE
 from guard.config.stack import StackConfig
 from guard.waf_catalog import load_catalog
 from guard.waf_rules import INCLUDED_WCU, MAX_WCU, WebAclSpec, web_acls_for
@@ -103,25 +103,25 @@ def arns_match_stack(config: StackConfig, warnings: list[str], today: date) -> l
                     )
                 )
         for k, group in enumerate(product.waf.external_rule_groups):
-            path = (P, i, "waf", "external_rule_groups", k, "arn")
+            rg_path: KeyPath = (P, i, "waf", "external_rule_groups", k, "arn")
             m = WAF_RULE_GROUP_ARN_RE.match(group.arn)
             assert m is not None
             wanted = "alb" if group.scope == "REGIONAL" else "cloudfront"
             if not product.endpoints_of(wanted):
                 problems.append(
                     Problem(
-                        path,
+                        rg_path,
                         f"a {group.scope} rule group, but the product has no {wanted} endpoint",
                         group.arn,
                     )
                 )
             if group.scope == "REGIONAL" and m["region"] != config.region:
                 problems.append(
-                    Problem(path, f"rule group region must be {config.region}", group.arn)
+                    Problem(rg_path, f"rule group region must be {config.region}", group.arn)
                 )
             if group.scope == "CLOUDFRONT" and m["region"] != "us-east-1":
                 problems.append(
-                    Problem(path, "CloudFront rule groups live in us-east-1", group.arn)
+                    Problem(rg_path, "CloudFront rule groups live in us-east-1", group.arn)
                 )
     return problems
 
@@ -185,7 +185,7 @@ def ip_lists(config: StackConfig, warnings: list[str], today: date) -> list[Prob
             problems += _duplicates(
                 (e.cidr for e in entries), (P, i, "waf", list_name), "cidr", "CIDR"
             )
-            for j, entry in enumerate(entries):
+            for entry in entries:
                 if entry.expires is not None and entry.expires < today:
                     warnings.append(
                         f"{product.name}: {list_name} entry {entry.cidr} expired on "
@@ -194,7 +194,7 @@ def ip_lists(config: StackConfig, warnings: list[str], today: date) -> list[Prob
         for j, blocked in enumerate(waf.ip_blocklist):
             for allowed in waf.ip_allowlist:
                 a, b = blocked.network, allowed.network
-                if a.version == b.version and a.overlaps(b):  # type: ignore[arg-type]
+                if a.version == b.version and a.overlaps(b):
                     problems.append(
                         Problem(
                             (P, i, "waf", "ip_blocklist", j, "cidr"),

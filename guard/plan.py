@@ -11,8 +11,7 @@ import asyncio
 import contextvars
 import hashlib
 import logging
-import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -112,15 +111,16 @@ class GuardMocks(pulumi_mocks.Mocks):
     def call(
         self, args: pulumi_mocks.MockCallArgs
     ) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
-        if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
+        token = args.token
+        if token == "aws:index/getCallerIdentity:getCallerIdentity":  # noqa: S105
             return {
                 "accountId": self.account_id,
                 "arn": f"arn:aws:iam::{self.account_id}:role/guard-plan",
                 "userId": "AROAEXAMPLE:guard-plan",
             }, None
-        if args.token in ("aws:index/getRegion:getRegion", "aws:index/getRegion:getRegionResult"):
+        if token in ("aws:index/getRegion:getRegion", "aws:index/getRegion:getRegionResult"):
             return {"name": self.default_region, "region": self.default_region}, None
-        if args.token == "aws:index/getPartition:getPartition":
+        if token == "aws:index/getPartition:getPartition":  # noqa: S105
             return {"partition": "aws", "dnsSuffix": "amazonaws.com"}, None
         return {}, None
 
@@ -169,7 +169,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         self.guard_mocks = mocks
         self.records: list[ResourceRecord] = []
 
-    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
+    def RegisterResource(self, request: Any) -> Any:
         response = super().RegisterResource(request)
         inputs = rpc.deserialize_properties(request.object, keep_unknowns=True) or {}
         provider_urn = request.provider.rsplit("::", 1)[0] if request.provider else None

@@ -105,7 +105,11 @@ def _waiver(policy: str, name: str, urn: str) -> PolicyException | None:
     if loaded is None:
         return None
     for exception in loaded.config.policy_exceptions:
-        if exception.policy == policy and exception.expires >= today() and _matches(exception, name, urn):
+        if (
+            exception.policy == policy
+            and exception.expires >= today()
+            and _matches(exception, name, urn)
+        ):
             return exception
     return None
 
@@ -194,9 +198,7 @@ def statements(statement: Mapping[str, Any]) -> Iterable[tuple[str, Mapping[str,
                 yield from statements(child)
         elif kind == "NotStatement":
             yield from statements(body.get("Statement", {}))
-        elif kind == "RateBasedStatement" and "ScopeDownStatement" in body:
-            yield from statements(body["ScopeDownStatement"])
-        elif kind == "ManagedRuleGroupStatement" and "ScopeDownStatement" in body:
+        elif (kind == "RateBasedStatement" and "ScopeDownStatement" in body) or (kind == "ManagedRuleGroupStatement" and "ScopeDownStatement" in body):
             yield from statements(body["ScopeDownStatement"])
 
 

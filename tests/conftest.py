@@ -20,7 +20,9 @@ STACKS = ROOT / "stacks"
 TODAY = date(2026, 11, 25)
 
 
-def alb_arn(name: str = "web", account: str = "111111111111", region: str = "ap-northeast-1") -> str:
+def alb_arn(
+    name: str = "web", account: str = "111111111111", region: str = "ap-northeast-1"
+) -> str:
     suffix = hashlib.sha256(name.encode()).hexdigest()[:16]
     return f"arn:aws:elasticloadbalancing:{region}:{account}:loadbalancer/app/{name}/{suffix}"
 

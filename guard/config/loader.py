@@ -24,7 +24,7 @@ from guard.config.stack import SCALAR_KEYS, StackConfig
 NAMESPACE = "guard"
 #: Top-level keys Pulumi itself writes into a stack file.
 STACK_FILE_KEYS = ("config", "secretsprovider", "encryptedkey", "encryptionsalt", "environment")
-SECRET_PLACEHOLDER = "[secret]"
+SECRET_PLACEHOLDER = "[secret]"  # noqa: S105 - a marker shown instead of a secret
 
 #: Checks that need more than one field (catalog lookups, overlaps, WCU). Each returns problems
 #: and appends warnings. Registered by the modules that own the knowledge.

@@ -41,7 +41,9 @@ def check(args: ResourceValidationArgs, report: Report) -> None:
     value = args.props.get(POLICY_INPUTS[args.resource_type])
     documents = []
     if args.resource_type == "aws:iam/role:Role":
-        documents = [policy_document(p.get("policy")) for p in as_list(value) if isinstance(p, dict)]
+        documents = [
+            policy_document(p.get("policy")) for p in as_list(value) if isinstance(p, dict)
+        ]
     else:
         documents = [policy_document(value)]
     if any(d is not None and _full_admin(d) for d in documents):

@@ -41,7 +41,7 @@ def wildcard_principal(document: dict[str, Any]) -> bool:
 def check(args: ResourceValidationArgs, report: Report) -> None:
     document = policy_document(args.props.get(POLICY_INPUTS[args.resource_type]))
     if document is not None and wildcard_principal(document):
-        report(f"{args.name} trusts every principal (Principal \"*\").", None)
+        report(f'{args.name} trusts every principal (Principal "*").', None)
 
 
 POLICY = resource_policy(META, list(POLICY_INPUTS), check)

@@ -28,7 +28,9 @@ def check(args: StackValidationArgs, report: Report) -> None:
         if exception.policy not in names:
             report(f"{where} names no policy of this pack.", None)
         elif exception.expires < today():
-            report(f"{where} expired on {exception.expires.isoformat()} and no longer applies.", None)
+            report(
+                f"{where} expired on {exception.expires.isoformat()} and no longer applies.", None
+            )
 
 
 POLICY = stack_policy(META, check)

@@ -24,7 +24,10 @@ ENCRYPTION = {
     "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
     "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2",
 }
-VERSIONING = {"aws:s3/bucketVersioning:BucketVersioning", "aws:s3/bucketVersioningV2:BucketVersioningV2"}
+VERSIONING = {
+    "aws:s3/bucketVersioning:BucketVersioning",
+    "aws:s3/bucketVersioningV2:BucketVersioningV2",
+}
 LIFECYCLE = {
     "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
     "aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2",
@@ -46,7 +49,10 @@ def check(args: StackValidationArgs, report: Report) -> None:
         if not any(r.resource_type in ENCRYPTION for r in related):
             missing.append("default encryption")
         versioned = [r for r in related if r.resource_type in VERSIONING]
-        if not any((v.props.get("versioningConfiguration") or {}).get("status") == "Enabled" for v in versioned):
+        if not any(
+            (v.props.get("versioningConfiguration") or {}).get("status") == "Enabled"
+            for v in versioned
+        ):
             missing.append("versioning")
         if not any(r.resource_type in LIFECYCLE for r in related):
             missing.append("a lifecycle rule")

@@ -20,7 +20,10 @@ META = Meta(
 def check(args: ResourceValidationArgs, report: Report) -> None:
     wcu = web_acl_wcu(args.props)
     if wcu is not None and wcu > MAX_WCU:
-        report(f"web ACL {args.props.get('name', args.name)} needs {wcu} WCU; AWS allows {MAX_WCU}.", None)
+        report(
+            f"web ACL {args.props.get('name', args.name)} needs {wcu} WCU; AWS allows {MAX_WCU}.",
+            None,
+        )
 
 
 POLICY = resource_policy(META, [WEB_ACL], check)

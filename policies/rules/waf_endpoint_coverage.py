@@ -23,7 +23,9 @@ def check(args: StackValidationArgs, report: Report) -> None:
     loaded = stack_config()
     if loaded is None:
         return
-    associated = {r.props.get("resourceArn") for r in args.resources if r.resource_type == ASSOCIATION}
+    associated = {
+        r.props.get("resourceArn") for r in args.resources if r.resource_type == ASSOCIATION
+    }
     cloudfront_acls = {
         (r.props.get("tags") or {}).get("product")
         for r in args.resources
@@ -40,8 +42,11 @@ def check(args: StackValidationArgs, report: Report) -> None:
                 if product.name not in cloudfront_acls:
                     report(f"CloudFront endpoint {where} has no CLOUDFRONT web ACL.", None)
                 elif stack is not None and where not in exported:
-                    report(f"CloudFront endpoint {where}: its web ACL ARN is not exported in "
-                           "cloudfront_web_acls, so the distribution cannot attach it.", None)
+                    report(
+                        f"CloudFront endpoint {where}: its web ACL ARN is not exported in "
+                        "cloudfront_web_acls, so the distribution cannot attach it.",
+                        None,
+                    )
 
 
 POLICY = stack_policy(META, check)

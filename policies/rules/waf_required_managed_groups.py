@@ -25,7 +25,11 @@ IP_REPUTATION = "AWSManagedRulesAmazonIpReputationList"
 def _group(rules: list[dict[str, Any]], name: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
     for rule in rules:
         for kind, body in statements(rule.get("Statement", {})):
-            if kind == "ManagedRuleGroupStatement" and body.get("VendorName") == "AWS" and body.get("Name") == name:
+            if (
+                kind == "ManagedRuleGroupStatement"
+                and body.get("VendorName") == "AWS"
+                and body.get("Name") == name
+            ):
                 return rule, body
     return None
 
@@ -45,7 +49,8 @@ def check(args: ResourceValidationArgs, report: Report) -> None:
         counted = [
             o.get("Name", "")
             for o in body.get("RuleActionOverrides", [])
-            if "Count" in (o.get("ActionToUse") or {}) and str(o.get("Name", "")).startswith("Log4JRCE")
+            if "Count" in (o.get("ActionToUse") or {})
+            and str(o.get("Name", "")).startswith("Log4JRCE")
         ]
         if _counts(rule):
             report(f"web ACL {name}: {KNOWN_BAD_INPUTS} only counts; Log4j exploits pass.", None)

@@ -34,7 +34,9 @@ def check(args: StackValidationArgs, report: Report) -> None:
     if loaded is None:
         return
     acl_urns = {
-        (r.props.get("tags") or {}).get("product"): r.urn for r in args.resources if r.resource_type == WEB_ACL
+        (r.props.get("tags") or {}).get("product"): r.urn
+        for r in args.resources
+        if r.resource_type == WEB_ACL
     }
     for product in loaded.config.products:
         urn = acl_urns.get(product.name)
@@ -43,14 +45,33 @@ def check(args: StackValidationArgs, report: Report) -> None:
             _judge(f"{product.name}: waf.mode count", waf.count_until, report, urn)
         for ref in waf.managed_rules:
             if ref.mode == "count" or ref.count_rules:
-                counted = "mode count" if ref.mode == "count" else f"count_rules {', '.join(ref.count_rules)}"
-                _judge(f"{product.name}: managed group {ref.key} {counted}", ref.count_until, report, urn)
+                counted = (
+                    "mode count"
+                    if ref.mode == "count"
+                    else f"count_rules {', '.join(ref.count_rules)}"
+                )
+                _judge(
+                    f"{product.name}: managed group {ref.key} {counted}",
+                    ref.count_until,
+                    report,
+                    urn,
+                )
         for limit in waf.rate_limits:
             if limit.action == "count":
-                _judge(f"{product.name}: rate limit {limit.name} counting", limit.count_until, report, urn)
+                _judge(
+                    f"{product.name}: rate limit {limit.name} counting",
+                    limit.count_until,
+                    report,
+                    urn,
+                )
         for group in waf.external_rule_groups:
             if group.mode == "count":
-                _judge(f"{product.name}: external group {group.name} counting", group.count_until, report, urn)
+                _judge(
+                    f"{product.name}: external group {group.name} counting",
+                    group.count_until,
+                    report,
+                    urn,
+                )
         for entry in waf.ip_blocklist:
             _judge(f"{product.name}: blocklist entry {entry.cidr}", entry.expires, report, urn)
 
