@@ -37,6 +37,10 @@ def build_stack(loaded: LoadedConfig) -> None:
         from components.shield import ShieldAdvanced
 
         ShieldAdvanced(config, stack=stack, providers=providers, routes=routes, products=products)
+    if config.logs is not None:
+        from components.waf_logs import WafLogs
+
+        WafLogs(config, stack=stack, providers=providers, routes=routes, products=products)
     if config.ci is not None or config.pipeline is not None:
         from components.ci_identity import CiIdentity
 

@@ -9,6 +9,7 @@ from pydantic import Field, StringConstraints
 from guard.config.alerts import AlertsConfig, DetectionConfig
 from guard.config.base import Day, Reason, StrictModel
 from guard.config.ci import CiConfig, PipelineConfig
+from guard.config.logs import LogsConfig
 from guard.config.products import Product
 from guard.config.shield import ShieldConfig
 
@@ -34,6 +35,7 @@ class StackConfig(StrictModel):
     shield: ShieldConfig | None = None
     ci: CiConfig | None = None
     pipeline: PipelineConfig | None = None
+    logs: LogsConfig | None = None
 
 
 #: Keys under ``guard:`` whose value is a plain string; every other key holds an object or list.
