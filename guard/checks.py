@@ -270,3 +270,8 @@ def web_acls_valid(config: StackConfig, warnings: list[str], today: date) -> lis
                     )
                 )
     return problems
+
+
+import guard.alerts_checks  # noqa: E402
+import guard.ci_checks  # noqa: E402
+import guard.shield_checks  # noqa: E402, F401

@@ -67,6 +67,10 @@ def _plain(value: Any) -> Any:
         return [_plain(v) for v in value]
     if value is rpc.UNKNOWN or isinstance(value, pulumi.output.Unknown):
         return "[unknown]"
+    if isinstance(value, (pulumi.asset.FileArchive, pulumi.asset.FileAsset)):
+        return {"path": value.path}
+    if isinstance(value, (pulumi.asset.Asset, pulumi.asset.Archive)):
+        return {"asset": type(value).__name__}
     if isinstance(value, float) and value.is_integer():
         return int(value)
     return value
