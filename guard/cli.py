@@ -39,6 +39,23 @@ def _parser() -> argparse.ArgumentParser:
     plan.add_argument(
         "--today", type=_day, help="judge expiry dates as of this day (default: today)"
     )
+
+    drill = commands.add_parser("drill", help="rehearse an incident runbook locally")
+    scenarios = drill.add_subparsers(dest="scenario", required=True)
+    ddos = scenarios.add_parser(
+        "ddos",
+        help="feed an endpoint's DDoSDetected alarm to the SRT escalation handler on a local moto server",
+    )
+    ddos.add_argument("--stack", required=True, help="stack name; reads stacks/Pulumi.<stack>.yaml")
+    ddos.add_argument("--endpoint", required=True, metavar="PRODUCT/ENDPOINT")
+    ddos.add_argument("--config-file", type=Path, help="another stack file to read instead")
+    ddos.add_argument(
+        "--state-dir",
+        type=Path,
+        default=Path(".guard/drill"),
+        help="where the drill remembers the cases it opened, so a second run shows the dedupe",
+    )
+    ddos.add_argument("--fresh", action="store_true", help="forget earlier drill cases first")
     return parser
 
 
@@ -89,11 +106,58 @@ def plan_command(args: argparse.Namespace) -> int:
     return EXIT_POLICY if outcome.failed else EXIT_OK
 
 
+def drill_command(args: argparse.Namespace) -> int:
+    from components.shield import alarm_name, metric_region
+    from guard.drill import run_ddos_drill
+
+    path = args.config_file or Path(stack_file_for(args.stack))
+    try:
+        config = load_stack_file(path).config
+    except ConfigError as error:
+        print(error.render(), file=sys.stderr)
+        return EXIT_CONFIG
+    product_name, _, endpoint_name = args.endpoint.partition("/")
+    product = next((p for p in config.products if p.name == product_name), None)
+    endpoint = (
+        next((e for e in product.endpoints if e.name == endpoint_name), None) if product else None
+    )
+    if product is None or endpoint is None:
+        known = ", ".join(f"{p.name}/{e.name}" for p in config.products for e in p.endpoints)
+        print(
+            f"guard drill: no endpoint {args.endpoint!r} in {path}; endpoints: {known}",
+            file=sys.stderr,
+        )
+        return EXIT_CONFIG
+    if config.shield is None:
+        print(
+            f"guard drill: {path} has no guard:shield section; nothing escalates", file=sys.stderr
+        )
+        return EXIT_CONFIG
+    escalation = config.shield.escalation
+    state_path = args.state_dir / f"{args.stack}.json"
+    if args.fresh:
+        state_path.unlink(missing_ok=True)
+    print(f"drill: alarm {alarm_name(args.stack, product.name, endpoint.name)} goes to ALARM")
+    return run_ddos_drill(
+        stack=args.stack,
+        product=product.name,
+        endpoint=endpoint.name,
+        resource_arn=endpoint.arn,
+        alarm_region=metric_region(endpoint, config.region),
+        account_id=config.account_id,
+        severity=escalation.severity if escalation else "urgent",
+        dedupe_hours=escalation.dedupe_hours if escalation else 6,
+        cc_emails=list(config.shield.contact_emails),
+        state_path=state_path,
+        out=sys.stdout,
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "plan":
         return plan_command(args)
-    return EXIT_CONFIG
+    return drill_command(args)
 
 
 if __name__ == "__main__":
