@@ -14,7 +14,7 @@ from guard.config.loader import register_cross_check
 from guard.config.products import ALB_ARN_RE, CLOUDFRONT_ARN_RE, WAF_RULE_GROUP_ARN_RE
 from guard.config.stack import StackConfig
 from guard.waf_catalog import load_catalog
-from guard.waf_rules import INCLUDED_WCU, MAX_WCU, WebAclSpec, web_acls_for
+from guard.waf_rules import INCLUDED_WCU, MAX_WCU, WebAclSpec, catalog_complete, web_acls_for
 
 P = "guard:products"
 
@@ -246,6 +246,8 @@ def web_acls_valid(config: StackConfig, warnings: list[str], today: date) -> lis
     """Each web ACL: within 5,000 WCU, and a request AWS's own API model accepts."""
     problems = []
     for i, product in enumerate(config.products):
+        if not catalog_complete(product):
+            continue  # managed_rules_known has reported it; the web ACL cannot be built
         for spec in web_acls_for(product, "stack"):
             path: KeyPath = (P, i, "waf")
             if spec.wcu > MAX_WCU:

@@ -182,6 +182,8 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             if isinstance(region, str):
                 self.guard_mocks.provider_regions[response.urn] = region
         region = self.guard_mocks.region_of(provider_urn) if request.custom else None
+        if request.custom and isinstance(inputs.get("region"), str):
+            region = inputs["region"]  # pulumi-aws 7: a resource may name its own region
         if request.type.startswith(PROVIDER_TYPE_PREFIX):
             region = inputs.get("region") if isinstance(inputs.get("region"), str) else None
         registered = self.resources.get(response.urn)

@@ -12,7 +12,7 @@ from guard.config.errors import KeyPath, Problem
 from guard.config.loader import register_cross_check
 from guard.config.shield import DEFAULT_ENDPOINT_SHIELD, IAM_ROLE_ARN_RE, EndpointShield
 from guard.config.stack import StackConfig
-from guard.waf_rules import INCLUDED_WCU, MAX_WCU, web_acls_for
+from guard.waf_rules import INCLUDED_WCU, MAX_WCU, catalog_complete, web_acls_for
 
 P = "guard:products"
 S = "guard:shield"
@@ -47,7 +47,9 @@ def endpoint_shield_settings(
     problems: list[Problem] = []
     any_health_check = False
     for i, product in enumerate(config.products):
-        acls = {spec.scope: spec for spec in web_acls_for(product, "stack")}
+        # A product with unknown managed rules is reported elsewhere and cannot be built here.
+        built = web_acls_for(product, "stack") if catalog_complete(product) else []
+        acls = {spec.scope: spec for spec in built}
         for j, endpoint in enumerate(product.endpoints):
             base: KeyPath = (P, i, "endpoints", j, "shield")
             where = f"{product.name}/{endpoint.name}"

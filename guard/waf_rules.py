@@ -271,6 +271,19 @@ def build_web_acl(product: Product, scope: Scope, stack: str) -> WebAclSpec:
     return WebAclSpec(product.name, scope, name, prefix, tuple(ip_sets), tuple(rules), wcu)
 
 
+def catalog_complete(product: Product) -> bool:
+    """Whether every alias and rule name the product uses is in the catalog (else it cannot be built)."""
+    catalog = load_catalog()
+    for ref in product.waf.managed_rules:
+        if ref.name is None:
+            continue
+        group = catalog.get(ref.name)
+        named = [*ref.count_rules, *(r for e in ref.exclusions for r in e.rules)]
+        if group is None or any(group.rule(rule) is None for rule in named):
+            return False
+    return True
+
+
 def web_acls_for(product: Product, stack: str) -> list[WebAclSpec]:
     """One web ACL per scope the product has endpoints in (REGIONAL before CLOUDFRONT)."""
     scopes: list[Scope] = []

@@ -10,7 +10,7 @@ import re
 from datetime import date
 from typing import Annotated
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, StringConstraints
 
 ACCOUNT_ID_RE = re.compile(r"^\d{12}$")
 REGION_RE = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
@@ -35,11 +35,26 @@ def _parse_date(value: object) -> object:
 #: A calendar date, written YYYY-MM-DD in YAML.
 Day = Annotated[date, BeforeValidator(_parse_date)]
 
+
 #: A name used inside AWS resource names and metric names.
+def matching(pattern: str, allowed: str) -> AfterValidator:
+    """A string check whose error says, in words, what is allowed."""
+    compiled = re.compile(pattern)
+
+    def check(value: str) -> str:
+        if not compiled.fullmatch(value):
+            raise ValueError(f"must be {allowed}")
+        return value
+
+    return AfterValidator(check)
+
+
 Slug = Annotated[
     str,
-    StringConstraints(pattern=r"^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$"),
-    Field(description="lowercase letters, digits and '-', 1 to 32 characters"),
+    matching(
+        r"[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?",
+        "lowercase letters, digits and '-' (not at either end), 1 to 32 characters",
+    ),
 ]
 
 #: Free text written for reviewers (a reason, a note).

@@ -15,7 +15,7 @@ from pydantic import (
     model_validator,
 )
 
-from guard.config.base import Day, Reason, Slug, StrictModel
+from guard.config.base import Day, Reason, Slug, StrictModel, matching
 from guard.config.ci import ProductCi
 from guard.config.shield import EndpointShield
 
@@ -34,8 +34,7 @@ WAF_RULE_GROUP_ARN_RE = re.compile(
 Action = Literal["block", "count", "captcha", "challenge"]
 Path = Annotated[
     str,
-    StringConstraints(pattern=r"^/[\x21-\x7e]*$", max_length=200),
-    Field(description="a URI path starting with '/'"),
+    matching(r"/[\x21-\x7e]{0,199}", "a URI path starting with '/' (printable ASCII, no spaces)"),
 ]
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import pulumi
 import pulumi_aws as aws
 import pytest
+import yaml
 
 from guard.config import load_stack_file
 from guard.plan import run_program
@@ -99,12 +100,12 @@ def test_alb_without_association_fails_the_plan(monkeypatch: pytest.MonkeyPatch)
 
 
 def test_cli_exits_1_naming_the_policy(tmp_path: Path) -> None:
-    text = (STACKS / "Pulumi.prod.yaml").read_text()
+    document = yaml.safe_load((STACKS / "Pulumi.prod.yaml").read_text())
     # Drop the rate limits of the corporate product: waf-rate-based-rule must fail.
-    head, corporate = text.split("    - name: corporate", 1)
-    corporate = corporate.split("        rate_limits:")[0]
+    corporate = next(p for p in document["config"]["guard:products"] if p["name"] == "corporate")
+    del corporate["waf"]["rate_limits"]
     broken = tmp_path / "Pulumi.prod.yaml"
-    broken.write_text(head + "    - name: corporate" + corporate)
+    broken.write_text(yaml.safe_dump(document, sort_keys=False))
     result = subprocess.run(
         [sys.executable, "-m", "guard", "plan", "--stack", "prod", "--config-file", str(broken)],
         cwd=ROOT,
