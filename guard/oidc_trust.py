@@ -13,8 +13,8 @@ Claim formats, as documented by the issuers:
   ``ref:refs/heads/<branch>``, ``ref:refs/tags/<tag>``,
   ``environment:<name>`` (whenever the job references an environment) or
   ``pull_request`` (for ``pull_request`` events without an environment).
-  A ``:`` inside a value is sent as ``%3A``. Repositories created after
-  2026-07-15, or that opted in, use the immutable form
+  A ``:`` inside a value is sent as ``%3A``. Repositories created or renamed on or
+  after 2026-07-15, or that opted in, use the immutable form
   ``repo:<owner>@<owner-id>/<name>@<repo-id>:<context>``; pass ``owner_id``
   and ``repo_id`` to :func:`github_subjects` for those.
 * CircleCI (circleci.com/docs, "Using OpenID Connect tokens in jobs"): the
@@ -226,7 +226,7 @@ def github_subjects(
 
     With ``owner_id`` and ``repo_id`` (both or neither), the subjects use the
     immutable format ``repo:<owner>@<owner-id>/<name>@<repo-id>:...`` that
-    repositories created after 2026-07-15 (or that opted in) receive.
+    repositories created or renamed on or after 2026-07-15 (or that opted in) receive.
     """
     owner, name = _check_github_repo(repo)
     items = _require_str_sequence("deploy_from", deploy_from)

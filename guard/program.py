@@ -44,7 +44,7 @@ def build_stack(loaded: LoadedConfig) -> None:
     if config.ci is not None or config.pipeline is not None:
         from components.ci_identity import CiIdentity
 
-        CiIdentity(config, stack=stack, providers=providers)
+        pulumi.export("ci_roles", CiIdentity(config, stack=stack, providers=providers).role_arns)
 
     pulumi.export(
         "web_acl_arns",
