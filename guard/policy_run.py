@@ -112,6 +112,25 @@ def _stack_props(record: ResourceRecord, plan: PlanResult) -> dict[str, Any]:
     return {**record.inputs, **record.state} if record.custom else dict(record.inputs)
 
 
+def _stack_args(plan: PlanResult, options: dict[str, PolicyResourceOptions]) -> StackValidationArgs:
+    """Every resource with its parent and property dependencies linked, built once for all
+    stack policies (they only read it)."""
+    by_urn = {
+        r.urn: PolicyResource(
+            r.type, _stack_props(r, plan), r.urn, r.name, options[r.urn], None, None, [], {}
+        )
+        for r in plan.resources
+    }
+    for record in plan.resources:
+        resource = by_urn[record.urn]
+        resource.parent = by_urn.get(record.parent or "")
+        resource.property_dependencies = {
+            key: [by_urn[u] for u in urns if u in by_urn]
+            for key, urns in record.property_dependencies.items()
+        }
+    return StackValidationArgs(list(by_urn.values()))
+
+
 def _level(policy: Policy) -> str:
     return (policy.enforcement_level or PACK_DEFAULT_LEVEL).value
 
@@ -141,32 +160,21 @@ def _run_policies(
 
         return report
 
+    options = {r.urn: _options(r) for r in plan.resources}
+    resource_args = [
+        ResourceValidationArgs(r.type, r.inputs, r.urn, r.name, options[r.urn], None)
+        for r in plan.resources
+        if r.custom
+    ]
+    stack_args = _stack_args(plan, options)
     for policy in policies:
         if _level(policy) == "disabled":
             continue
         if isinstance(policy, ResourceValidationPolicy):
-            for record in plan.resources:
-                if not record.custom:
-                    continue
-                args = ResourceValidationArgs(
-                    record.type, record.inputs, record.urn, record.name, _options(record), None
-                )
-                policy.validate(args, reporter(policy, record.urn))
+            for args in resource_args:
+                policy.validate(args, reporter(policy, args.urn))
         elif isinstance(policy, StackValidationPolicy):
-            by_urn = {
-                r.urn: PolicyResource(
-                    r.type, _stack_props(r, plan), r.urn, r.name, _options(r), None, None, [], {}
-                )
-                for r in plan.resources
-            }
-            for record in plan.resources:
-                resource = by_urn[record.urn]
-                resource.parent = by_urn.get(record.parent or "")
-                resource.property_dependencies = {
-                    key: [by_urn[u] for u in urns if u in by_urn]
-                    for key, urns in record.property_dependencies.items()
-                }
-            policy.validate(StackValidationArgs(list(by_urn.values())), reporter(policy, ""))
+            policy.validate(stack_args, reporter(policy, ""))
     violations.sort(key=lambda v: (v.enforcement_level != "mandatory", v.policy, v.urn, v.message))
     exceptions = [e.to_json() for e in framework.APPLIED_EXCEPTIONS]
     framework.TODAY = None

@@ -6,6 +6,7 @@ The same :func:`load_stack_config` runs in ``pulumi up`` (reading the engine's c
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import types
 import typing
@@ -62,7 +63,12 @@ class StackFile:
 # --- reading ---------------------------------------------------------------------------------
 
 
-class _LineLoader(yaml.SafeLoader):
+# libyaml's parser when PyYAML was built with it: stack files of hundreds of products parse in
+# a fraction of the pure-Python time.
+_BaseLoader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _LineLoader(_BaseLoader):  # type: ignore[misc,valid-type]
     """A safe loader that keeps dates as text, as Pulumi does, and remembers line numbers."""
 
 
@@ -117,8 +123,12 @@ def read_stack_file(path: Path) -> StackFile:
             source, [Problem((), f"cannot read the stack file: {err.strerror}")]
         ) from None
     try:
-        node = yaml.compose(text, Loader=_LineLoader)
-        document = yaml.load(text, Loader=_LineLoader)  # noqa: S506 - a SafeLoader subclass
+        loader = _LineLoader(text)
+        try:
+            node = loader.get_single_node()
+            document = loader.construct_document(node) if node is not None else None
+        finally:
+            loader.dispose()
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
@@ -294,8 +304,29 @@ def load_stack_config(
     secret_keys: Sequence[str] = (),
     today: date | None = None,
 ) -> LoadedConfig:
-    """Validate the engine's config map; raise :class:`ConfigError` listing every problem."""
+    """Validate the engine's config map; raise :class:`ConfigError` listing every problem.
+
+    A plan validates the same map three times (the CLI, the program, the policies); the result
+    of a successful validation is reused, since the models are immutable.
+    """
     today = today or date.today()
+    key = (tuple(sorted(raw.items())), tuple(secret_keys), today)
+    cached = _VALIDATED.get(key)
+    if cached is not None:
+        return cached if cached.source == source else dataclasses.replace(cached, source=source)
+    loaded = _validate(raw, source, secret_keys, today)
+    if len(_VALIDATED) >= 8:
+        _VALIDATED.pop(next(iter(_VALIDATED)))
+    _VALIDATED[key] = loaded
+    return loaded
+
+
+_VALIDATED: dict[tuple[Any, ...], LoadedConfig] = {}
+
+
+def _validate(
+    raw: Mapping[str, str], source: str, secret_keys: Sequence[str], today: date
+) -> LoadedConfig:
     values, problems = _decode(raw, source)
     if problems:
         raise ConfigError(source, problems)
