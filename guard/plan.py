@@ -17,7 +17,9 @@ from typing import Any, TypeVar
 
 import pulumi
 from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import resource as pulumi_resource
 from pulumi.runtime import rpc
+from pulumi.runtime.proto import resource_pb2, source_pb2
 from pulumi.runtime.settings import get_root_resource
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
@@ -174,31 +176,59 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         self.records: list[ResourceRecord] = []
 
     def RegisterResource(self, request: Any) -> Any:
-        response = super().RegisterResource(request)
-        inputs = rpc.deserialize_properties(request.object, keep_unknowns=True) or {}
+        # MockMonitor.RegisterResource, with the inputs deserialized once for both the mocks and
+        # the record (it is the plan's per-resource hot path).
+        urn = self.make_urn(request.parent, request.type, request.name)
+        inputs: dict[str, Any] = {}
+        state: dict[str, Any] = {}
+        response: Any
+        if request.type == "pulumi:pulumi:Stack":
+            response = resource_pb2.RegisterResourceResponse(urn=urn)
+        else:
+            pulumi_mocks._ensure_event_loop()
+            inputs = rpc.deserialize_properties(request.object) or {}
+            resource_id, state = self.mocks.new_resource(
+                pulumi_mocks.MockResourceArgs(
+                    typ=request.type,
+                    name=request.name,
+                    inputs=inputs,
+                    provider=request.provider,
+                    resource_id=request.importId,
+                    custom=request.custom or False,
+                )
+            )
+            serialized = _sync_await(rpc.serialize_properties(state, {}))
+            self.resources[urn] = pulumi_mocks.MockMonitor.ResourceRegistration(
+                urn, resource_id, state
+            )
+            response = resource_pb2.RegisterResourceResponse(
+                urn=urn, id=resource_id, object=serialized
+            )
         provider_urn = request.provider.rsplit("::", 1)[0] if request.provider else None
+        own_region = inputs.get("region") if isinstance(inputs.get("region"), str) else None
         if request.type.startswith(PROVIDER_TYPE_PREFIX):
-            region = inputs.get("region")
-            if isinstance(region, str):
-                self.guard_mocks.provider_regions[response.urn] = region
-        region = self.guard_mocks.region_of(provider_urn) if request.custom else None
-        if request.custom and isinstance(inputs.get("region"), str):
-            region = inputs["region"]  # pulumi-aws 7: a resource may name its own region
-        if request.type.startswith(PROVIDER_TYPE_PREFIX):
-            region = inputs.get("region") if isinstance(inputs.get("region"), str) else None
-        registered = self.resources.get(response.urn)
+            region = own_region
+            if own_region is not None:
+                self.guard_mocks.provider_regions[urn] = own_region
+        elif request.custom:
+            # pulumi-aws 7: a resource may name its own region instead of its provider's.
+            region = own_region or self.guard_mocks.region_of(provider_urn)
+        else:
+            region = None
+        plain_inputs = _plain(inputs)
+        extra_state = {k: v for k, v in state.items() if k not in inputs}
         self.records.append(
             ResourceRecord(
-                urn=response.urn,
+                urn=urn,
                 type=request.type,
                 name=request.name,
                 parent=request.parent or None,
                 region=region,
                 protect=bool(request.protect),
                 custom=bool(request.custom),
-                inputs=_plain(inputs),
+                inputs=plain_inputs,
                 provider=provider_urn,
-                state=_plain(dict(registered.state)) if registered is not None else {},
+                state={**plain_inputs, **_plain(extra_state)},
                 property_dependencies={
                     key: list(deps.urns) for key, deps in request.propertyDependencies.items()
                 },
@@ -262,10 +292,15 @@ def _run_program(
     pulumi_mocks.set_mocks(
         mocks, project=PROJECT, stack=stack, preview=True, logger=quiet, monitor=monitor
     )
+    # Stack traces only give the engine source positions, which a plan never shows; capturing
+    # one per resource costs a tenth of the plan's time at 700 endpoints.
+    capture_stack_trace = pulumi_resource._get_stack_trace
+    pulumi_resource._get_stack_trace = source_pb2.StackTrace
     try:
         _sync_await(run_pulumi_func(program or main))
         outputs = _sync_await(_stack_outputs())
     finally:
+        pulumi_resource._get_stack_trace = capture_stack_trace
         loop.close()
         asyncio.set_event_loop(None)
     # Registration order follows asyncio scheduling; sorting makes the output byte-stable.
