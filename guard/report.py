@@ -112,6 +112,57 @@ def endpoint_views(plan: PlanResult) -> list[EndpointView]:
     return views
 
 
+PROTECTION = "aws:shield/protection:Protection"
+ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+ROLE = "aws:iam/role:Role"
+
+
+def shield_line(view: EndpointView, plan: PlanResult) -> str:
+    """What Shield Advanced does for an endpoint, read from the recorded resources."""
+    protected = any(
+        r.type == PROTECTION and r.inputs.get("resourceArn") == view.arn for r in plan.resources
+    )
+    if not protected:
+        return "not protected by Shield Advanced"
+    alarms = [
+        r
+        for r in plan.resources
+        if r.type == ALARM
+        and r.inputs.get("namespace") == "AWS/DDoSProtection"
+        and (r.inputs.get("dimensions") or {}).get("ResourceArn") == view.arn
+    ]
+    if not alarms:
+        return "Shield Advanced protection, NO DDoS alarm"
+    alarm = alarms[0]
+    return f"Shield Advanced protection, DDoS alarm {alarm.inputs.get('name')} ({alarm.region})"
+
+
+def _is_ci_role(record: ResourceRecord, stack: str) -> bool:
+    if record.type != ROLE:
+        return False
+    pipeline = str(record.inputs.get("name", "")).startswith(f"guard-{stack}-pipeline-")
+    return pipeline or "guard:ci" in (record.inputs.get("tags") or {})
+
+
+def ci_role_lines(plan: PlanResult) -> list[str]:
+    """Each role trusted by a CI provider, with the token subjects it accepts."""
+    lines = []
+    for role in plan.resources:
+        if not _is_ci_role(role, plan.stack):
+            continue
+        document = json.loads(role.inputs.get("assumeRolePolicy") or "{}")
+        subjects: list[str] = []
+        for statement in document.get("Statement", []):
+            for operator, conditions in (statement.get("Condition") or {}).items():
+                if operator.startswith("StringNot"):
+                    continue
+                for key, values in conditions.items():
+                    if key.endswith(":sub"):
+                        subjects += values if isinstance(values, list) else [values]
+        lines.append(f"{role.inputs.get('name')}: {', '.join(subjects) or 'no sub condition'}")
+    return lines
+
+
 def _hand_off(view: EndpointView) -> str:
     if view.kind == "alb":
         return "associated" if view.associated else "NOT ASSOCIATED"
@@ -140,11 +191,17 @@ def render_text(plan: PlanResult, extra_sections: Iterable[str] = ()) -> str:
             out += ["  no web ACL", ""]
             continue
         out.append(f"  web ACL {acl_name}: {wcu} / {INCLUDED_WCU} WCU, {_hand_off(view)}")
+        out.append(f"  {shield_line(view, plan)}")
         width = max(len(r.name) for r in rules) if rules else 0
         for rule in rules:
             out.append(
                 f"    {rule.priority:>4}  {rule.name:<{width}}  {rule.action:<13}  {rule.what}"
             )
+        out.append("")
+    roles = ci_role_lines(plan)
+    if roles:
+        out.append("CI roles (trusted token subjects):")
+        out += [f"  {line}" for line in roles]
         out.append("")
     warnings = plan.loaded.warnings
     out.append(f"warnings ({len(warnings)}):" if warnings else "warnings: none")
@@ -155,12 +212,16 @@ def render_text(plan: PlanResult, extra_sections: Iterable[str] = ()) -> str:
 def render_markdown(plan: PlanResult, extra_sections: Iterable[str] = ()) -> str:
     out = [f"<!-- guard-plan:{plan.stack} -->", f"## guard plan: `{plan.stack}`", ""]
     out += list(extra_sections)
-    out += ["| product / endpoint | kind | web ACL | WCU | hand-off |", "|---|---|---|---|---|"]
+    out += [
+        "| product / endpoint | kind | web ACL | WCU | hand-off | Shield Advanced |",
+        "|---|---|---|---|---|---|",
+    ]
     sections = list(_sections(plan))
     for acl_name, view, _, wcu in sections:
         acl = f"`{acl_name}`" if acl_name else "**none**"
         out.append(
-            f"| {view.product}/{view.endpoint} | {view.kind} | {acl} | {wcu} / {INCLUDED_WCU} | {_hand_off(view)} |"
+            f"| {view.product}/{view.endpoint} | {view.kind} | {acl} | {wcu} / {INCLUDED_WCU} "
+            f"| {_hand_off(view)} | {shield_line(view, plan)} |"
         )
     out.append("")
     shown: set[str] = set()
@@ -176,6 +237,11 @@ def render_markdown(plan: PlanResult, extra_sections: Iterable[str] = ()) -> str
         ]
         out += [f"| {r.priority} | `{r.name}` | {r.action} | {r.what} |" for r in rules]
         out += ["", "</details>", ""]
+    roles = ci_role_lines(plan)
+    if roles:
+        out += ["**CI roles** (token subjects each role trusts)", ""]
+        out += [f"- `{line.split(': ', 1)[0]}`: {line.split(': ', 1)[1]}" for line in roles]
+        out.append("")
     warnings = plan.loaded.warnings
     out.append(f"**Warnings ({len(warnings)})**" if warnings else "No warnings.")
     out += [f"- {w}" for w in warnings]

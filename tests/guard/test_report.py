@@ -1,0 +1,41 @@
+"""What the plan shows a reviewer: Shield state per endpoint and each CI role's trusted subjects."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+
+from guard.plan import PlanResult
+from guard.report import ci_role_lines, endpoint_views, render_markdown, shield_line
+
+
+def test_shield_state_per_endpoint(example_plan: Callable[[str], PlanResult]) -> None:
+    plan = example_plan("prod")
+    cdn = next(v for v in endpoint_views(plan) if v.endpoint == "cdn")
+    assert (
+        shield_line(cdn, plan)
+        == "Shield Advanced protection, DDoS alarm guard-prod-ebook-cdn-ddos (us-east-1)"
+    )
+    without_alarms = dataclasses.replace(
+        plan,
+        resources=[r for r in plan.resources if r.type != "aws:cloudwatch/metricAlarm:MetricAlarm"],
+    )
+    assert "NO DDoS alarm" in shield_line(cdn, without_alarms)
+    unprotected = dataclasses.replace(
+        plan, resources=[r for r in plan.resources if r.type != "aws:shield/protection:Protection"]
+    )
+    assert shield_line(cdn, unprotected) == "not protected by Shield Advanced"
+
+
+def test_ci_roles_listed_with_their_subjects(example_plan: Callable[[str], PlanResult]) -> None:
+    lines = ci_role_lines(example_plan("prod"))
+    assert any(
+        line.startswith(
+            "guard-prod-pipeline-deploy: repo:example-org/security-infra:environment:production"
+        )
+        for line in lines
+    )
+    assert any(
+        line.startswith("guard-prod-ebook-github-deploy: repo:example-org/ebook:") for line in lines
+    )
+    assert "CI roles" in render_markdown(example_plan("prod"))
