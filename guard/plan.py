@@ -187,7 +187,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         else:
             pulumi_mocks._ensure_event_loop()
             inputs = rpc.deserialize_properties(request.object) or {}
-            resource_id, state = self.mocks.new_resource(
+            new_id, state = self.mocks.new_resource(
                 pulumi_mocks.MockResourceArgs(
                     typ=request.type,
                     name=request.name,
@@ -197,6 +197,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                     custom=request.custom or False,
                 )
             )
+            resource_id = new_id or ""
             serialized = _sync_await(rpc.serialize_properties(state, {}))
             self.resources[urn] = pulumi_mocks.MockMonitor.ResourceRegistration(
                 urn, resource_id, state

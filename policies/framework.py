@@ -198,7 +198,9 @@ def statements(statement: Mapping[str, Any]) -> Iterable[tuple[str, Mapping[str,
                 yield from statements(child)
         elif kind == "NotStatement":
             yield from statements(body.get("Statement", {}))
-        elif (kind == "RateBasedStatement" and "ScopeDownStatement" in body) or (kind == "ManagedRuleGroupStatement" and "ScopeDownStatement" in body):
+        elif (kind == "RateBasedStatement" and "ScopeDownStatement" in body) or (
+            kind == "ManagedRuleGroupStatement" and "ScopeDownStatement" in body
+        ):
             yield from statements(body["ScopeDownStatement"])
 
 

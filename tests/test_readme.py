@@ -21,9 +21,9 @@ def test_every_policy_is_in_the_readme_table_with_its_level_and_severity() -> No
         )
     }
     for policy in all_policies():
-        assert rows.get(policy.name) == (policy.enforcement_level.value, policy.severity.value), (
-            policy.name
-        )
+        assert policy.enforcement_level is not None and policy.severity is not None
+        level, severity = policy.enforcement_level.value, policy.severity.value
+        assert rows.get(policy.name) == (level, severity), policy.name
     assert set(rows) == {p.name for p in all_policies()}
 
 

@@ -68,7 +68,7 @@ class StackFile:
 _BaseLoader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-class _LineLoader(_BaseLoader):  # type: ignore[misc,valid-type]
+class _LineLoader(_BaseLoader):
     """A safe loader that keeps dates as text, as Pulumi does, and remembers line numbers."""
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from pulumi_policy import EnforcementLevel, ResourceValidationArgs, Severity
@@ -22,7 +23,9 @@ KNOWN_BAD_INPUTS = "AWSManagedRulesKnownBadInputsRuleSet"
 IP_REPUTATION = "AWSManagedRulesAmazonIpReputationList"
 
 
-def _group(rules: list[dict[str, Any]], name: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
+def _group(
+    rules: list[dict[str, Any]], name: str
+) -> tuple[dict[str, Any], Mapping[str, Any]] | None:
     for rule in rules:
         for kind, body in statements(rule.get("Statement", {})):
             if (

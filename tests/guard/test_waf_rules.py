@@ -6,11 +6,11 @@ import copy
 from typing import Any
 
 import pytest
-from guard.waf_catalog import load_catalog
 
 from guard.aws_model import request_errors
 from guard.checks import create_web_acl_request
 from guard.config.products import Product
+from guard.waf_catalog import load_catalog
 from guard.waf_rules import build_web_acl, statement_wcu, web_acls_for
 from tests.conftest import load, minimal_product
 

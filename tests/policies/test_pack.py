@@ -63,9 +63,7 @@ def test_staging_shows_its_exceptions(example_plan: Callable) -> None:
     assert any(v.policy == "policy-exceptions-valid" for v in later.violations)
 
 
-def plan_with(
-    extra: Callable[[], None], monkeypatch: pytest.MonkeyPatch | None = None
-) -> list[str]:
+def plan_with(extra: Callable[[], object]) -> list[str]:
     def program() -> None:
         main()
         extra()
