@@ -57,5 +57,20 @@ Slug = Annotated[
     ),
 ]
 
+BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+
+
+def _bucket(value: str) -> str:
+    if not BUCKET_RE.match(value) or ".." in value:
+        raise ValueError(
+            "must be an S3 bucket name: 3 to 63 lowercase letters, digits, '.' and '-', "
+            "starting and ending with a letter or digit"
+        )
+    return value
+
+
+#: An existing S3 bucket's name (AWS's general purpose bucket naming rules).
+BucketName = Annotated[str, AfterValidator(_bucket)]
+
 #: Free text written for reviewers (a reason, a note).
 Reason = Annotated[str, StringConstraints(min_length=3, max_length=256, strip_whitespace=True)]

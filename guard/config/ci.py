@@ -28,7 +28,7 @@ from pydantic import (
     model_validator,
 )
 
-from guard.config.base import StrictModel
+from guard.config.base import BucketName, StrictModel
 from guard.oidc_trust import (
     ANY_BRANCH,
     GITHUB_ISSUER_HOST,
@@ -67,7 +67,6 @@ OIDC_PROVIDER_ARN_RE = re.compile(r"^arn:aws:iam::(?P<account>\d{12}):oidc-provi
 KMS_KEY_ARN_RE = re.compile(
     r"^arn:aws:kms:[a-z0-9-]+:(?P<account>\d{12}):key/(?:mrk-[0-9a-f]{32}|[0-9a-f-]{36})$"
 )
-BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 IAM_ACTION_RE = re.compile(r"^(?:\*|[a-z0-9-]+:[A-Za-z0-9*?]+)$")
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 # Stand-ins used only to validate one value at a time with the trust builders.
@@ -166,15 +165,6 @@ def _one_or_many(value: object) -> object:
     return [value] if isinstance(value, str) else value
 
 
-def _bucket(value: str) -> str:
-    if not BUCKET_RE.match(value) or ".." in value:
-        raise ValueError(
-            "must be an S3 bucket name: 3 to 63 lowercase letters, digits, '.' and '-', "
-            "starting and ending with a letter or digit"
-        )
-    return value
-
-
 def _kms_key(value: str) -> str:
     if not KMS_KEY_ARN_RE.match(value):
         raise ValueError(
@@ -205,7 +195,6 @@ VcsOrigin = Annotated[str, AfterValidator(_vcs_origin)]
 ManagedPolicyArn = Annotated[str, AfterValidator(_managed_policy)]
 IamAction = Annotated[str, AfterValidator(_iam_action)]
 IamResource = Annotated[str, AfterValidator(_iam_resource)]
-BucketName = Annotated[str, AfterValidator(_bucket)]
 KmsKeyArn = Annotated[str, AfterValidator(_kms_key)]
 ConditionValue = str | bool | int | list[str]
 

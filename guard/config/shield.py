@@ -16,7 +16,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, StringConstraints, ValidationInfo, field_validator
 
-from guard.config.base import StrictModel
+from guard.config.base import BucketName, StrictModel
 
 #: AWS's shape for an emergency contact's phone number (E.164), from the Shield API model.
 E164_RE = re.compile(r"^\+[1-9]\d{1,14}$")
@@ -55,7 +55,6 @@ Email = Annotated[
     Field(description="an e-mail address such as oncall@example.com (at most 150 characters)"),
 ]
 NOTE_RE = re.compile(r"^[\w\s.\-,:/()+@]{1,1024}$")
-BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 
 
 def _note(value: str) -> str:
@@ -67,17 +66,7 @@ def _note(value: str) -> str:
     return value
 
 
-def _bucket(value: str) -> str:
-    if not BUCKET_RE.match(value) or ".." in value:
-        raise ValueError(
-            "must be an S3 bucket name: 3 to 63 lowercase letters, digits, '.' and '-', "
-            "starting and ending with a letter or digit"
-        )
-    return value
-
-
 ContactNote = Annotated[str, AfterValidator(_note)]
-BucketName = Annotated[str, AfterValidator(_bucket)]
 
 
 def _health_check(value: str) -> str:
