@@ -276,4 +276,5 @@ def web_acls_valid(config: StackConfig, warnings: list[str], today: date) -> lis
 
 import guard.alerts_checks  # noqa: E402
 import guard.ci_checks  # noqa: E402
+import guard.logs_checks  # noqa: E402
 import guard.shield_checks  # noqa: E402, F401
