@@ -140,6 +140,7 @@ def pipeline_deploy_policy(
     *,
     srt_log_buckets: Sequence[str] = (),
     srt_role_arn: str | None = None,
+    waf_log_bucket: str | None = None,
 ) -> dict[str, Any]:
     """What ``pulumi up`` of this repository needs beyond ReadOnlyAccess (attached).
 
@@ -166,7 +167,16 @@ def pipeline_deploy_policy(
         ],
         "chatbot": [f"arn:aws:chatbot::{a}:chat-configuration/slack-channel/guard-*"],
         "firehose": [f"arn:aws:firehose:*:{a}:deliverystream/aws-waf-logs-guard-*"],
+        "athena": [f"arn:aws:athena:*:{a}:workgroup/guard-*"],
+        "glue": [
+            f"arn:aws:glue:*:{a}:catalog",
+            f"arn:aws:glue:*:{a}:database/guard_*",
+            f"arn:aws:glue:*:{a}:table/guard_*/*",
+        ],
     }
+    if waf_log_bucket is not None:
+        # guard:logs names its bucket (S3 names are global, so it cannot be guard-* by rule).
+        named["s3"] = [f"arn:aws:s3:::{waf_log_bucket}", f"arn:aws:s3:::{waf_log_bucket}/*"]
     return _policy(
         *_state_bucket_statements(state_bucket, write=True),
         *_secrets_key_statement(secrets_key_arn),
@@ -384,6 +394,7 @@ class CiIdentity(pulumi.ComponentResource):
                     p.secrets_key_arn,
                     srt_log_buckets=srt.log_buckets if srt is not None else (),
                     srt_role_arn=srt.role if srt is not None and srt.role != "create" else None,
+                    waf_log_bucket=config.logs.bucket if config.logs is not None else None,
                 ),
             }
             for kind in ("preview", "deploy"):

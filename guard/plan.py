@@ -97,7 +97,10 @@ class GuardMocks(pulumi_mocks.Mocks):
     def new_resource(
         self, args: pulumi_mocks.MockResourceArgs
     ) -> tuple[str | None, dict[str, Any]]:
-        digest = hashlib.sha256(f"{args.typ}::{args.name}".encode()).hexdigest()
+        # The URN, not the name: two components may each have a child called "role".
+        digest = hashlib.sha256(
+            getattr(args, "urn", f"{args.typ}::{args.name}").encode()
+        ).hexdigest()
         resource_id = (
             f"{digest[:8]}-{digest[8:12]}-4{digest[13:16]}-8{digest[17:20]}-{digest[20:32]}"
         )
@@ -187,16 +190,16 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         else:
             pulumi_mocks._ensure_event_loop()
             inputs = rpc.deserialize_properties(request.object) or {}
-            new_id, state = self.mocks.new_resource(
-                pulumi_mocks.MockResourceArgs(
-                    typ=request.type,
-                    name=request.name,
-                    inputs=inputs,
-                    provider=request.provider,
-                    resource_id=request.importId,
-                    custom=request.custom or False,
-                )
+            args = pulumi_mocks.MockResourceArgs(
+                typ=request.type,
+                name=request.name,
+                inputs=inputs,
+                provider=request.provider,
+                resource_id=request.importId,
+                custom=request.custom or False,
             )
+            args.urn = urn  # type: ignore[attr-defined]
+            new_id, state = self.mocks.new_resource(args)
             resource_id = new_id or ""
             serialized = _sync_await(rpc.serialize_properties(state, {}))
             self.resources[urn] = pulumi_mocks.MockMonitor.ResourceRegistration(

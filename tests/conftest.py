@@ -67,3 +67,25 @@ def example_plan() -> Callable[[str], PlanResult]:
 
 def of_type(plan: PlanResult, type_token: str) -> list[Any]:
     return [r for r in plan.resources if r.type == type_token]
+
+
+def within(component_type: str) -> Callable[[PlanResult, str], list[Any]]:
+    """``of_type`` limited to resources declared under a component of ``component_type``.
+
+    Areas share resource types (a KMS key for alerts and one for logs, Lambdas for escalation and
+    for the WAF digest); a component's tests look only at what it declares.
+    """
+
+    def of_type_within(plan: PlanResult, type_token: str) -> list[Any]:
+        by_urn = {r.urn: r for r in plan.resources}
+
+        def ancestors(record: Any) -> list[str]:
+            types = []
+            while record.parent in by_urn:
+                record = by_urn[record.parent]
+                types.append(record.type)
+            return types
+
+        return [r for r in of_type(plan, type_token) if component_type in ancestors(r)]
+
+    return of_type_within

@@ -397,11 +397,14 @@ SERVICE_OF_MODULE = {
     "chatbot": "chatbot",
     "s3": "s3",
     "kinesis": "firehose",
+    "athena": "athena",
+    "glue": "glue",
 }
 SERVICE_OF_TYPE = {
     "aws:cloudwatch/eventRule:EventRule": "events",
     "aws:cloudwatch/eventTarget:EventTarget": "events",
     "aws:cloudwatch/logGroup:LogGroup": "logs",
+    "aws:cloudwatch/logStream:LogStream": "logs",
     "aws:cloudwatch/metricAlarm:MetricAlarm": "cloudwatch",
 }
 

@@ -11,7 +11,10 @@ from guard.detection_catalog import (
     trusted_advisor_transformer,
 )
 from guard.plan import PlanResult, ResourceRecord
-from tests.conftest import of_type
+from tests.conftest import of_type, within
+
+# The WAF digest has a scheduled rule of its own; these tests mean the finding rules.
+finding_rules = within("guard:detection:ThreatDetection")
 
 DETECTOR = "aws:guardduty/detector:Detector"
 FEATURE = "aws:guardduty/detectorFeature:DetectorFeature"
@@ -45,7 +48,7 @@ def dependency(plan: PlanResult, record: ResourceRecord, key: str) -> ResourceRe
 def routing(plan: PlanResult) -> dict[str, tuple[str | None, str, str | None]]:
     """Rule name -> (rule region, route of its target topic, topic region)."""
     result = {}
-    for target in of_type(plan, TARGET):
+    for target in finding_rules(plan, TARGET):
         rule = dependency(plan, target, "rule")
         topic = dependency(plan, target, "arn")
         assert topic.type == TOPIC and target.inputs["arn"] == topic.state["arn"]
@@ -146,7 +149,7 @@ def test_each_rule_targets_the_topic_of_its_route_in_its_own_region(
 
 def test_patterns_as_recorded(example_plan: Callable[[str], PlanResult]) -> None:
     plan = example_plan("prod")
-    patterns = {r.name: json.loads(r.inputs["eventPattern"]) for r in of_type(plan, RULE)}
+    patterns = {r.name: json.loads(r.inputs["eventPattern"]) for r in finding_rules(plan, RULE)}
     assert patterns["guardduty-urgent"]["detail"] == {"severity": [{"numeric": [">=", 7.0]}]}
     assert patterns["guardduty-normal"]["detail"] == {
         "severity": [{"numeric": [">=", 4.0, "<", 7.0]}]
@@ -168,7 +171,7 @@ def test_every_target_formats_its_event_for_slack(
         "securityhub": securityhub_transformer(),
         "trusted": trusted_advisor_transformer(),
     }
-    for target in of_type(plan, TARGET):
+    for target in finding_rules(plan, TARGET):
         transformer = expected[target.name.split("-")[0]]
         assert target.inputs["inputTransformer"] == {
             "inputPaths": transformer["input_paths"],

@@ -16,7 +16,10 @@ from guard.config import load_stack_config
 from guard.config.loader import read_stack_file
 from guard.plan import PlanResult, RecordingMonitor, run_program
 from guard.policy_run import load_pack, run_policies
-from tests.conftest import ROOT, STACKS, TODAY, of_type
+from tests.conftest import ROOT, STACKS, TODAY, of_type, within
+
+# The WAF digest has a Lambda, a log group and a queue too; these tests mean the escalation's.
+escalation = within("guard:shield:ShieldAdvanced")
 
 PROTECTION = "aws:shield/protection:Protection"
 GROUP = "aws:shield/protectionGroup:ProtectionGroup"
@@ -45,7 +48,7 @@ def ddos_alarms(plan: PlanResult) -> list[Any]:
 
 
 def escalation_role_policy(plan: PlanResult) -> dict[str, Any]:
-    (function,) = of_type(plan, FUNCTION)
+    (function,) = escalation(plan, FUNCTION)
     role = next(r for r in of_type(plan, ROLE) if r.state["arn"] == function.inputs["role"])
     policies = [p for p in of_type(plan, ROLE_POLICY) if p.inputs["role"] == role.state["id"]]
     assert len(policies) == 1, "one inline policy, nothing attached elsewhere"
@@ -130,8 +133,8 @@ def test_health_check_and_l7_mitigation_where_asked(
 def test_escalation_role_is_least_privilege(example_plan: Callable[[str], PlanResult]) -> None:
     plan = example_plan("prod")
     document = escalation_role_policy(plan)
-    (queue,) = of_type(plan, QUEUE)
-    (function,) = of_type(plan, FUNCTION)
+    (queue,) = escalation(plan, QUEUE)
+    (function,) = escalation(plan, FUNCTION)
     granted = {
         (action, statement["Resource"])
         for statement in document["Statement"]
@@ -165,13 +168,13 @@ def test_staging_without_support_cases_grants_no_support_actions(
         for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])
     }
     assert not any(a.startswith(("support:", "shield:")) for a in actions)
-    (function,) = of_type(plan, FUNCTION)
+    (function,) = escalation(plan, FUNCTION)
     assert function.inputs["environment"]["variables"]["SUPPORT_CASE_ENABLED"] == "false"
 
 
 def test_escalation_function_settings(example_plan: Callable[[str], PlanResult]) -> None:
     plan = example_plan("prod")
-    (function,) = of_type(plan, FUNCTION)
+    (function,) = escalation(plan, FUNCTION)
     shield = plan.loaded.config.shield
     assert shield is not None and shield.escalation is not None
     assert function.region == REGION
@@ -184,7 +187,7 @@ def test_escalation_function_settings(example_plan: Callable[[str], PlanResult])
         "SUPPORT_CASE_ENABLED": "true",
         "SUPPORT_LANGUAGE": "en",
     }
-    (log_group,) = of_type(plan, LOG_GROUP)
+    (log_group,) = escalation(plan, LOG_GROUP)
     assert function.inputs["loggingConfig"]["logGroup"] == log_group.inputs["name"]
     assert log_group.inputs["retentionInDays"] > 0
 
@@ -200,9 +203,9 @@ def test_failed_escalations_land_in_an_encrypted_queue_that_pages(
     example_plan: Callable[[str], PlanResult],
 ) -> None:
     plan = example_plan("prod")
-    (queue,) = of_type(plan, QUEUE)
+    (queue,) = escalation(plan, QUEUE)
     assert queue.inputs["sqsManagedSseEnabled"] is True
-    (config,) = of_type(plan, INVOKE_CONFIG)
+    (config,) = escalation(plan, INVOKE_CONFIG)
     assert config.inputs["destinationConfig"]["onFailure"]["destination"] == queue.state["arn"]
     assert config.inputs["maximumRetryAttempts"] == 2
     depth = [a for a in of_type(plan, ALARM) if a.inputs.get("namespace") == "AWS/SQS"]
@@ -214,7 +217,7 @@ def test_function_subscribed_to_the_urgent_topic_of_each_alarm_region(
     example_plan: Callable[[str], PlanResult],
 ) -> None:
     plan = example_plan("prod")
-    (function,) = of_type(plan, FUNCTION)
+    (function,) = escalation(plan, FUNCTION)
     wanted = {topic_arn("prod", "urgent", r, ACCOUNT) for r in (REGION, "us-east-1")}
     # The alert routing's own e-mail subscribers share the topics; only the function's count here.
     subscriptions = [s for s in of_type(plan, SNS_SUBSCRIPTION) if s.inputs["protocol"] == "lambda"]
@@ -222,7 +225,7 @@ def test_function_subscribed_to_the_urgent_topic_of_each_alarm_region(
         (t, t.split(":")[3]) for t in wanted
     )
     assert {s.inputs["endpoint"] for s in subscriptions} == {function.state["arn"]}
-    permissions = of_type(plan, PERMISSION)
+    permissions = escalation(plan, PERMISSION)
     assert {p.inputs["sourceArn"] for p in permissions} == wanted
     assert {p.inputs["principal"] for p in permissions} == {"sns.amazonaws.com"}
 

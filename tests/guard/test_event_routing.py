@@ -19,7 +19,10 @@ import pytest
 from localstack.services.events.event_rule_engine import EventPatternCompiler, EventRuleEngine
 
 from guard.plan import PlanResult
-from tests.conftest import of_type
+from tests.conftest import of_type, within
+
+# The WAF digest has a scheduled rule of its own; these tests mean the finding rules.
+finding_rules = within("guard:detection:ThreatDetection")
 
 EVENTS = Path(__file__).parent / "events"
 CHATBOT = "aws:chatbot/slackChannelConfiguration:SlackChannelConfiguration"
@@ -40,7 +43,7 @@ def channels_reached(plan: PlanResult, event: dict[str, Any]) -> set[str]:
     by_urn = {r.urn: r for r in plan.resources}
     compiler, engine = EventPatternCompiler(), EventRuleEngine()
     reached = set()
-    for target in of_type(plan, "aws:cloudwatch/eventTarget:EventTarget"):
+    for target in finding_rules(plan, "aws:cloudwatch/eventTarget:EventTarget"):
         (rule_urn,) = target.property_dependencies["rule"]
         rule = by_urn[rule_urn]
         if rule.region != event["region"]:
