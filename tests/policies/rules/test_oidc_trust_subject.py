@@ -13,16 +13,11 @@ from guard.oidc_trust import (
     circleci_trust_policy,
     github_subjects,
     github_trust_policy,
-    oidc_provider_arn,
 )
 from policies.rules import oidc_trust_subject
+from tests.policies.rules.oidc_fixtures import CCI, GH, ORG, PROJECT
 from tests.policies.support import resource_args, violations_of
 
-ACCOUNT = "111111111111"
-ORG = "6f4e1c2a-0000-4000-8000-000000000001"
-PROJECT = "0b7c0e4d-0000-4000-8000-000000000002"
-GH = oidc_provider_arn(ACCOUNT, GITHUB_ISSUER_HOST)
-CCI = oidc_provider_arn(ACCOUNT, circleci_issuer_host(ORG))
 GH_SUB = f"{GITHUB_ISSUER_HOST}:sub"
 CCI_SUB = f"{circleci_issuer_host(ORG)}:sub"
 
