@@ -18,6 +18,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from components.iam import service_trust_policy
 from components.providers import GLOBAL_REGION, Providers, opts
 from components.routes import AlertRoutes, Route
 from components.tags import guard_tags
@@ -122,19 +123,6 @@ def topic_policy(account_id: str, arn: str) -> dict[str, Any]:
     }
 
 
-def chatbot_trust_policy() -> dict[str, Any]:
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Principal": {"Service": "chatbot.amazonaws.com"},
-                "Action": "sts:AssumeRole",
-            }
-        ],
-    }
-
-
 def chatbot_role_policy() -> dict[str, Any]:
     return {
         "Version": "2012-10-17",
@@ -219,7 +207,7 @@ class AlertRouting(pulumi.ComponentResource):
             "alerts-chatbot",
             name=f"guard-{stack}-chatbot",
             description="AWS Chatbot: posts guard's alerts to Slack (notifications only)",
-            assume_role_policy=json.dumps(chatbot_trust_policy()),
+            assume_role_policy=json.dumps(service_trust_policy("chatbot.amazonaws.com")),
             tags=tags,
             opts=opts(self, providers.regional),
         )

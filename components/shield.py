@@ -18,6 +18,7 @@ import pulumi
 import pulumi_aws as aws
 from pulumi_aws.shield import ProactiveEngagementEmergencyContactArgsDict
 
+from components.iam import service_trust_policy
 from components.product import ProductProtection
 from components.providers import GLOBAL_REGION, Providers, opts
 from components.routes import AlertRoutes
@@ -153,21 +154,6 @@ def _contact(contact: EmergencyContact) -> ProactiveEngagementEmergencyContactAr
     if contact.note is not None:
         entry["contact_notes"] = contact.note
     return entry
-
-
-def _trust(service: str) -> str:
-    return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Effect": "Allow",
-                    "Principal": {"Service": service},
-                    "Action": "sts:AssumeRole",
-                }
-            ],
-        }
-    )
 
 
 class ShieldAdvanced(pulumi.ComponentResource):
@@ -327,7 +313,7 @@ class ShieldAdvanced(pulumi.ComponentResource):
                 name=f"guard-{stack}-shield-srt-access",
                 description="Lets the Shield Response Team inspect and change WAF and Shield "
                 "settings during a DDoS event (AWSShieldDRTAccessPolicy)",
-                assume_role_policy=_trust(DRT_PRINCIPAL),
+                assume_role_policy=json.dumps(service_trust_policy(DRT_PRINCIPAL)),
                 tags=tags,
                 opts=opts(self, provider),
             )
@@ -406,7 +392,7 @@ class SrtEscalation(pulumi.ComponentResource):
             "role",
             name=name,
             description="guard SRT escalation: open DDoS support cases, write its own logs",
-            assume_role_policy=_trust("lambda.amazonaws.com"),
+            assume_role_policy=json.dumps(service_trust_policy("lambda.amazonaws.com")),
             tags=tags,
             opts=opts(self, provider),
         )

@@ -27,6 +27,7 @@ from pulumi_aws.wafv2 import (
     WebAclLoggingConfigurationRedactedFieldArgsDict,
 )
 
+from components.iam import service_trust_policy
 from components.product import ProductProtection
 from components.providers import GLOBAL_REGION, Providers, opts
 from components.routes import AlertRoutes
@@ -982,21 +983,6 @@ def digest_policy(
     }
 
 
-def _lambda_trust() -> str:
-    return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Effect": "Allow",
-                    "Principal": {"Service": "lambda.amazonaws.com"},
-                    "Action": "sts:AssumeRole",
-                }
-            ],
-        }
-    )
-
-
 class WafSampleDigest(pulumi.ComponentResource):
     """An hourly Slack digest of the requests WAF blocked or counted, from its sampled requests.
 
@@ -1038,7 +1024,7 @@ class WafSampleDigest(pulumi.ComponentResource):
             "role",
             name=name,
             description="guard WAF sample digest: read sampled requests, post to the normal route",
-            assume_role_policy=_lambda_trust(),
+            assume_role_policy=json.dumps(service_trust_policy("lambda.amazonaws.com")),
             tags=tags,
             opts=opts(self, provider),
         )
