@@ -30,12 +30,17 @@ reports "allowed" or "denied" for a policy it does not understand.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from functools import lru_cache
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+from guard.iam_eval import (
+    PolicyEvalError,
+    as_strings,
+    conditions_hold,
+    glob_match,
+    normalise_context,
+    validate_condition,
+)
 from guard.oidc_trust import (
     GITHUB_AUDIENCE,
     GITHUB_ISSUER_HOST,
@@ -55,143 +60,8 @@ __all__ = [
 
 ClaimValue = str | Sequence[str]
 
-
-class TrustEvalError(ValueError):
-    """The policy uses something this evaluator does not model."""
-
-
-@lru_cache(maxsize=1024)
-def _glob_regex(pattern: str, ignore_case: bool) -> re.Pattern[str]:
-    parts = []
-    for ch in pattern:
-        if ch == "*":
-            parts.append(".*")
-        elif ch == "?":
-            parts.append(".")
-        else:
-            parts.append(re.escape(ch))
-    # DOTALL: IAM's "*" and "?" match any character, newlines included.
-    flags = re.DOTALL | (re.IGNORECASE if ignore_case else 0)
-    return re.compile("".join(parts), flags)
-
-
-def glob_match(pattern: str, value: str, *, ignore_case: bool = False) -> bool:
-    """IAM glob: ``*`` is any run of characters (``/`` and empty included), ``?`` one."""
-    return _glob_regex(pattern, ignore_case).fullmatch(value) is not None
-
-
-def _equals(policy_value: str, value: str) -> bool:
-    return policy_value == value
-
-
-def _equals_ignore_case(policy_value: str, value: str) -> bool:
-    return policy_value.casefold() == value.casefold()
-
-
-def _like(policy_value: str, value: str) -> bool:
-    return glob_match(policy_value, value)
-
-
-@dataclass(frozen=True)
-class _Operator:
-    match: Callable[[str, str], bool]
-    negated: bool
-    set_op: str | None  # None, "ForAnyValue" or "ForAllValues"
-    if_exists: bool
-
-
-_BASE_OPERATORS: dict[str, tuple[Callable[[str, str], bool], bool]] = {
-    "StringEquals": (_equals, False),
-    "StringNotEquals": (_equals, True),
-    "StringEqualsIgnoreCase": (_equals_ignore_case, False),
-    "StringNotEqualsIgnoreCase": (_equals_ignore_case, True),
-    "StringLike": (_like, False),
-    "StringNotLike": (_like, True),
-}
-
-
-def _parse_operator(name: str) -> _Operator:
-    if not isinstance(name, str):
-        raise TrustEvalError(f"condition operator must be a string, got {name!r}")
-    set_op: str | None = None
-    base = name
-    if ":" in base:
-        set_op, _, base = base.partition(":")
-        if set_op not in {"ForAnyValue", "ForAllValues"}:
-            raise TrustEvalError(f"unknown set operator prefix in {name!r}")
-    if_exists = base.endswith("IfExists")
-    if if_exists:
-        base = base.removesuffix("IfExists")
-    # Operator names are matched exactly: IAM rejects "stringequals".
-    if base not in _BASE_OPERATORS:
-        raise TrustEvalError(f"unsupported condition operator {name!r}")
-    match, negated = _BASE_OPERATORS[base]
-    return _Operator(match, negated, set_op, if_exists)
-
-
-def _as_strings(what: str, value: Any) -> list[str]:
-    if isinstance(value, str):
-        values = [value]
-    elif isinstance(value, list):
-        values = value
-    else:
-        raise TrustEvalError(f"{what} must be a string or a list of strings, got {value!r}")
-    for item in values:
-        if not isinstance(item, str):
-            # IAM coerces numbers and booleans; a trust policy built here never
-            # has them, so refuse rather than mimic the coercion.
-            raise TrustEvalError(f"{what} contains a non-string value {item!r}")
-        if "${" in item:
-            raise TrustEvalError(f"{what} uses a policy variable ({item!r}), which is not modelled")
-    return values
-
-
-def _normalise_claims(claims: Mapping[str, ClaimValue]) -> dict[str, list[str]]:
-    out: dict[str, list[str]] = {}
-    for key, value in claims.items():
-        folded = key.lower()
-        if folded in out:
-            raise TrustEvalError(f"claims contain {key!r} twice (keys are case-insensitive)")
-        if isinstance(value, str):
-            out[folded] = [value]
-        elif isinstance(value, Sequence) and all(isinstance(v, str) for v in value):
-            out[folded] = list(value)
-        else:
-            raise TrustEvalError(f"claim {key!r} must be a string or a list of strings")
-    return out
-
-
-def _key_holds(op: _Operator, policy_values: list[str], request: list[str] | None) -> bool:
-    if request is None:
-        if op.if_exists or op.set_op == "ForAllValues":
-            return True
-        if op.set_op == "ForAnyValue":
-            return False
-        return op.negated
-
-    def one(value: str) -> bool:
-        hit = any(op.match(p, value) for p in policy_values)
-        return not hit if op.negated else hit
-
-    if op.set_op is None:
-        if len(request) != 1:
-            raise TrustEvalError(
-                "a multivalued context key needs a ForAnyValue:/ForAllValues: operator"
-            )
-        return one(request[0])
-    if op.set_op == "ForAnyValue":
-        return any(one(v) for v in request)
-    return all(one(v) for v in request)
-
-
-def _conditions_hold(condition: Mapping[str, Any], claims: dict[str, list[str]]) -> bool:
-    for op_name, block in condition.items():
-        op = _parse_operator(op_name)
-        for key, values in block.items():
-            policy_values = _as_strings(f"{op_name} {key}", values)
-            if not _key_holds(op, policy_values, claims.get(key.lower())):
-                return False
-    return True
+#: The policy uses something this evaluator does not model (the shared engine's error).
+TrustEvalError = PolicyEvalError
 
 
 def _principal_matches(principal: Any, federated: str) -> bool:
@@ -207,12 +77,12 @@ def _principal_matches(principal: Any, federated: str) -> bool:
     federated_values = principal.get("Federated")
     if federated_values is None:
         return False
-    return federated in _as_strings("Principal.Federated", federated_values)
+    return federated in as_strings("Principal.Federated", federated_values)
 
 
 def _action_matches(actions: Any, action: str) -> bool:
     # Action names are case-insensitive and may use wildcards ("sts:*").
-    return any(glob_match(a, action, ignore_case=True) for a in _as_strings("Action", actions))
+    return any(glob_match(a, action, ignore_case=True) for a in as_strings("Action", actions))
 
 
 _STATEMENT_KEYS = {"Sid", "Effect", "Principal", "Action", "Condition"}
@@ -256,16 +126,8 @@ def validate_policy(policy: Mapping[str, Any]) -> None:
             if required not in stmt:
                 raise TrustEvalError(f"statement lacks {required}")
         _principal_matches(stmt["Principal"], "")
-        _as_strings("Action", stmt["Action"])
-        condition = stmt.get("Condition", {})
-        if not isinstance(condition, Mapping):
-            raise TrustEvalError("Condition must be an object")
-        for op_name, block in condition.items():
-            _parse_operator(op_name)
-            if not isinstance(block, Mapping) or not block:
-                raise TrustEvalError(f"condition {op_name!r} must be a non-empty object")
-            for key, values in block.items():
-                _as_strings(f"{op_name} {key}", values)
+        as_strings("Action", stmt["Action"])
+        validate_condition(stmt.get("Condition", {}))
 
 
 def evaluate(
@@ -284,13 +146,13 @@ def evaluate(
     # Validate everything first so an unsupported operator raises even when an
     # earlier statement or condition would already decide the outcome.
     validate_policy(policy)
-    context = _normalise_claims(claims)
+    context = normalise_context(claims)
     allowed = False
     for stmt in _statements(policy):
         applies = (
             _principal_matches(stmt["Principal"], principal_federated)
             and _action_matches(stmt["Action"], action)
-            and _conditions_hold(stmt.get("Condition", {}), context)
+            and conditions_hold(stmt.get("Condition", {}), context)
         )
         if not applies:
             continue

@@ -234,9 +234,8 @@ def test_single_statement_object_is_accepted() -> None:
         "StringEqualsX",
         "stringequals",
         "NumericEquals",
-        "Bool",
-        "ArnLike",
-        "Null",
+        "DateLessThan",
+        "IpAddress",
         "ForSomeValues:StringEquals",
         "ForAnyValue:Bool",
     ],
@@ -247,7 +246,7 @@ def test_unknown_operator_raises(operator: str) -> None:
 
 
 def test_unknown_operator_raises_even_when_a_deny_already_applies() -> None:
-    pol = policy({"Bool": {SUB: "true"}})
+    pol = policy({"NumericEquals": {SUB: "1"}})
     pol["Statement"].insert(0, {"Effect": "Deny", "Principal": "*", "Action": "*"})
     with pytest.raises(TrustEvalError):
         allows(pol, {})

@@ -84,6 +84,6 @@ def test_which_roles_are_deploy_roles(name: str, tags: dict[str, str], judged: b
 
 def test_unmodelled_conditions_fail_closed() -> None:
     trust = github("environment:production")
-    trust["Statement"][0]["Condition"]["Bool"] = {"aws:MultiFactorAuthPresent": "true"}
+    trust["Statement"][0]["Condition"]["NumericLessThan"] = {"aws:MultiFactorAuthAge": "3600"}
     (message,) = violations(trust)
     assert "cannot be checked" in message
