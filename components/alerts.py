@@ -18,10 +18,11 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components.iam import service_trust_policy
+from components.iam import PermissionsBoundary, bounded_role, service_trust_policy
 from components.providers import GLOBAL_REGION, Providers, opts
 from components.routes import AlertRoutes, Route
 from components.tags import guard_tags
+from guard.ci_scope import chatbot_role_name
 from guard.config.stack import StackConfig
 
 ROUTES: tuple[Route, ...] = ("normal", "urgent")
@@ -148,6 +149,7 @@ class AlertRouting(pulumi.ComponentResource):
         *,
         stack: str,
         providers: Providers,
+        boundary: PermissionsBoundary,
         opts_: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("guard:alerts:AlertRouting", f"guard-{stack}-alerts", None, opts_)
@@ -166,7 +168,8 @@ class AlertRouting(pulumi.ComponentResource):
                 deletion_window_in_days=30,
                 policy=json.dumps(key_policy(account)),
                 tags=tags,
-                opts=opts(self, provider),
+                # A deleted key cannot decrypt what it encrypted: an administrator's decision.
+                opts=opts(self, provider, protect=True),
             )
             aws.kms.Alias(
                 f"alerts-{region}",
@@ -203,13 +206,14 @@ class AlertRouting(pulumi.ComponentResource):
                             opts=opts(self, provider),
                         )
 
-        role = aws.iam.Role(
+        role = bounded_role(
             "alerts-chatbot",
-            name=f"guard-{stack}-chatbot",
+            name=chatbot_role_name(stack),
             description="AWS Chatbot: posts guard's alerts to Slack (notifications only)",
-            assume_role_policy=json.dumps(service_trust_policy("chatbot.amazonaws.com")),
+            trust=service_trust_policy("chatbot.amazonaws.com"),
+            boundary=boundary,
             tags=tags,
-            opts=opts(self, providers.regional),
+            opts_=opts(self, providers.regional),
         )
         aws.iam.RolePolicy(
             "alerts-chatbot",

@@ -18,8 +18,11 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from components.iam import PermissionsBoundary, bounded_role
 from components.providers import Providers, opts
 from components.tags import guard_tags
+from guard.ci_permissions import deploy_grants, policy_of, policy_parts, preview_grants
+from guard.ci_scope import READ_ONLY_ACCESS, PipelineScope
 from guard.config.ci import (
     circleci_provider_arn,
     compact_json,
@@ -32,26 +35,12 @@ from guard.oidc_trust import (
     GITHUB_AUDIENCE,
     GITHUB_ISSUER_HOST,
     MAX_SESSION_SECONDS,
-    POLICY_VERSION,
     circleci_issuer_host,
 )
 
-READ_ONLY_ACCESS = "arn:aws:iam::aws:policy/ReadOnlyAccess"
-ADMIN_POLICIES = (
-    "arn:aws:iam::aws:policy/AdministratorAccess",
-    "arn:aws:iam::aws:policy/IAMFullAccess",
-)
 #: Tag read by the oidc-deploy-not-from-pull-request policy (with the ``-deploy`` name suffix).
 ROLE_KIND_TAG = "guard:role"
 MAX_ROLE_NAME = 64
-#: Service-linked roles the areas of this repository need when first enabled.
-SERVICE_LINKED = (
-    "guardduty.amazonaws.com",
-    "malware-protection.guardduty.amazonaws.com",
-    "securityhub.amazonaws.com",
-    "shield.amazonaws.com",
-    "wafv2.amazonaws.com",
-)
 
 
 def role_name(stack: str, *parts: str) -> str:
@@ -63,192 +52,6 @@ def role_name(stack: str, *parts: str) -> str:
             "use a shorter stack or product name"
         )
     return name
-
-
-def _policy(*statements: dict[str, Any]) -> dict[str, Any]:
-    return {"Version": POLICY_VERSION, "Statement": list(statements)}
-
-
-def _state_bucket_statements(bucket: str, *, write: bool) -> list[dict[str, Any]]:
-    objects = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"] if write else ["s3:GetObject"]
-    return [
-        {
-            "Sid": "StateBucket",
-            "Effect": "Allow",
-            "Action": ["s3:ListBucket", "s3:GetBucketLocation", "s3:GetBucketVersioning"],
-            "Resource": f"arn:aws:s3:::{bucket}",
-        },
-        {
-            "Sid": "StateObjects",
-            "Effect": "Allow",
-            "Action": objects,
-            "Resource": f"arn:aws:s3:::{bucket}/*",
-        },
-    ]
-
-
-def _secrets_key_statement(key_arn: str | None) -> list[dict[str, Any]]:
-    if key_arn is None:
-        return []
-    return [
-        {"Sid": "StackSecrets", "Effect": "Allow", "Action": "kms:Decrypt", "Resource": key_arn}
-    ]
-
-
-def pipeline_preview_policy(state_bucket: str, secrets_key_arn: str | None) -> dict[str, Any]:
-    """The preview role's inline policy; ReadOnlyAccess (attached) covers reading the cloud.
-
-    State is read-only: with a self-managed (DIY) backend ``pulumi preview`` takes no lock and
-    writes no checkpoint or history, and this role is assumable from any pull request branch,
-    which must not be able to rewrite what the deploy believes exists.
-    """
-    return _policy(
-        *_state_bucket_statements(state_bucket, write=False),
-        *_secrets_key_statement(secrets_key_arn),
-    )
-
-
-def _srt_statements(log_buckets: Sequence[str], role_arn: str | None) -> list[dict[str, Any]]:
-    """Shield's SRT associations act on resources the repository does not name ``guard-*``."""
-    statements: list[dict[str, Any]] = []
-    if log_buckets:
-        # AssociateDRTLogBucket makes Shield add the SRT to each bucket's policy, as the caller.
-        statements.append(
-            {
-                "Sid": "ShieldSrtLogBuckets",
-                "Effect": "Allow",
-                "Action": ["s3:GetBucketPolicy", "s3:PutBucketPolicy"],
-                "Resource": [f"arn:aws:s3:::{bucket}" for bucket in log_buckets],
-            }
-        )
-    if role_arn is not None:
-        statements.append(
-            {
-                "Sid": "ShieldSrtRole",
-                "Effect": "Allow",
-                "Action": ["iam:GetRole", "iam:PassRole"],
-                "Resource": role_arn,
-            }
-        )
-    return statements
-
-
-def pipeline_deploy_policy(
-    account_id: str,
-    state_bucket: str,
-    secrets_key_arn: str | None,
-    *,
-    srt_log_buckets: Sequence[str] = (),
-    srt_role_arn: str | None = None,
-    waf_log_bucket: str | None = None,
-) -> dict[str, Any]:
-    """What ``pulumi up`` of this repository needs beyond ReadOnlyAccess (attached).
-
-    Writes are limited to this account and, wherever the repository names the resources, to
-    ``guard-*`` names. Security services that are account singletons (Shield, GuardDuty,
-    Security Hub) are granted per service. Nothing is ``*`` on ``*``. ``srt_log_buckets`` and
-    an existing ``srt_role_arn`` come from ``guard:shield.srt_access``.
-    """
-    a = account_id
-    named = {
-        "wafv2": [
-            f"arn:aws:wafv2:*:{a}:*/webacl/guard-*/*",
-            f"arn:aws:wafv2:*:{a}:*/ipset/guard-*/*",
-        ],
-        "events": [f"arn:aws:events:*:{a}:rule/guard-*"],
-        "sns": [f"arn:aws:sns:*:{a}:guard-*"],
-        "sqs": [f"arn:aws:sqs:*:{a}:guard-*"],
-        "lambda": [f"arn:aws:lambda:*:{a}:function:guard-*"],
-        "cloudwatch": [f"arn:aws:cloudwatch:*:{a}:alarm:guard-*"],
-        "logs": [
-            f"arn:aws:logs:*:{a}:log-group:guard-*",
-            f"arn:aws:logs:*:{a}:log-group:/aws/lambda/guard-*",
-            f"arn:aws:logs:*:{a}:log-group:aws-waf-logs-guard-*",
-        ],
-        "chatbot": [f"arn:aws:chatbot::{a}:chat-configuration/slack-channel/guard-*"],
-        "firehose": [f"arn:aws:firehose:*:{a}:deliverystream/aws-waf-logs-guard-*"],
-        "athena": [f"arn:aws:athena:*:{a}:workgroup/guard-*"],
-        "glue": [
-            f"arn:aws:glue:*:{a}:catalog",
-            f"arn:aws:glue:*:{a}:database/guard_*",
-            f"arn:aws:glue:*:{a}:table/guard_*/*",
-        ],
-    }
-    if waf_log_bucket is not None:
-        # guard:logs names its bucket (S3 names are global, so it cannot be guard-* by rule).
-        named["s3"] = [f"arn:aws:s3:::{waf_log_bucket}", f"arn:aws:s3:::{waf_log_bucket}/*"]
-    return _policy(
-        *_state_bucket_statements(state_bucket, write=True),
-        *_secrets_key_statement(secrets_key_arn),
-        *_srt_statements(srt_log_buckets, srt_role_arn),
-        {
-            "Sid": "GuardNamedResources",
-            "Effect": "Allow",
-            "Action": [f"{service}:*" for service in named],
-            "Resource": [arn for arns in named.values() for arn in arns],
-        },
-        {
-            # Account-level singletons this repository owns outright.
-            "Sid": "AccountSecurityServices",
-            "Effect": "Allow",
-            "Action": ["shield:*", "guardduty:*", "securityhub:*"],
-            "Resource": "*",
-        },
-        {
-            # Associating a web ACL with an ALB also needs this on the load balancer.
-            "Sid": "AssociateWebAcls",
-            "Effect": "Allow",
-            "Action": "elasticloadbalancing:SetWebAcl",
-            "Resource": f"arn:aws:elasticloadbalancing:*:{a}:loadbalancer/app/*",
-        },
-        {
-            # Key ids are random, so guard's keys are recognised by their tag.
-            "Sid": "GuardKeys",
-            "Effect": "Allow",
-            "Action": "kms:*",
-            "Resource": f"arn:aws:kms:*:{a}:key/*",
-            "Condition": {"StringEquals": {"aws:ResourceTag/managed-by": "guard"}},
-        },
-        {
-            "Sid": "CreateGuardKeys",
-            "Effect": "Allow",
-            "Action": ["kms:CreateKey", "kms:TagResource"],
-            "Resource": "*",
-            "Condition": {"StringEquals": {"aws:RequestTag/managed-by": "guard"}},
-        },
-        {
-            "Sid": "GuardKeyAliases",
-            "Effect": "Allow",
-            "Action": ["kms:CreateAlias", "kms:DeleteAlias", "kms:UpdateAlias"],
-            "Resource": f"arn:aws:kms:*:{a}:alias/guard-*",
-        },
-        {
-            "Sid": "GuardIam",
-            "Effect": "Allow",
-            "Action": "iam:*",
-            "Resource": [
-                f"arn:aws:iam::{a}:role/guard-*",
-                f"arn:aws:iam::{a}:policy/guard-*",
-                f"arn:aws:iam::{a}:oidc-provider/{GITHUB_ISSUER_HOST}",
-                f"arn:aws:iam::{a}:oidc-provider/oidc.circleci.com/org/*",
-            ],
-        },
-        {
-            "Sid": "ServiceLinkedRoles",
-            "Effect": "Allow",
-            "Action": "iam:CreateServiceLinkedRole",
-            "Resource": f"arn:aws:iam::{a}:role/aws-service-role/*",
-            "Condition": {"StringEquals": {"iam:AWSServiceName": list(SERVICE_LINKED)}},
-        },
-        {
-            # Defence in depth: a merged change cannot hand a role full admin this way.
-            "Sid": "NoAdminGrants",
-            "Effect": "Deny",
-            "Action": "iam:AttachRolePolicy",
-            "Resource": "*",
-            "Condition": {"ArnEquals": {"iam:PolicyARN": list(ADMIN_POLICIES)}},
-        },
-    )
 
 
 class CiRole(pulumi.ComponentResource):
@@ -265,21 +68,23 @@ class CiRole(pulumi.ComponentResource):
         managed_policies: list[str],
         inline_policy: dict[str, Any] | None,
         tags: dict[str, str],
+        own_policies: Sequence[dict[str, Any]] = (),
         providers: Providers,
+        boundary: PermissionsBoundary,
         depends_on: list[pulumi.Resource],
         protect: bool = False,
         opts_: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("guard:ci:CiRole", name, None, opts_)
-        role = aws.iam.Role(
+        role = bounded_role(
             name,
             name=name,
             description=description,
-            # Plain JSON text, so the policy pack sees the trust at preview time.
-            assume_role_policy=compact_json(trust),
+            trust=trust,
+            boundary=boundary,
             max_session_duration=MAX_SESSION_SECONDS,
             tags=tags,
-            opts=opts(self, providers.regional, depends_on=depends_on, protect=protect),
+            opts_=opts(self, providers.regional, depends_on=depends_on, protect=protect),
         )
         for arn in managed_policies:
             account, _, policy = arn.removeprefix("arn:aws:iam::").partition(":policy/")
@@ -295,6 +100,23 @@ class CiRole(pulumi.ComponentResource):
                 name="permissions",
                 role=role.name,
                 policy=compact_json(inline_policy),
+                opts=opts(self, providers.regional),
+            )
+        # Permissions too long for IAM's 10,240 characters of inline policy: customer managed
+        # policies named after the role (protected like it; the boundary fixes them too).
+        for number, document in enumerate(own_policies, start=1):
+            part = aws.iam.Policy(
+                f"{name}-{number}",
+                name=f"{name}-{number}",
+                description=f"guard: permissions of {name}, part {number}",
+                policy=compact_json(document),
+                tags=tags,
+                opts=opts(self, providers.regional, protect=protect),
+            )
+            aws.iam.RolePolicyAttachment(
+                f"{name}-{number}",
+                role=role.name,
+                policy_arn=part.arn,
                 opts=opts(self, providers.regional),
             )
         self.arn = role.arn
@@ -316,6 +138,8 @@ class CiIdentity(pulumi.ComponentResource):
         *,
         stack: str,
         providers: Providers,
+        boundary: PermissionsBoundary,
+        scope: PipelineScope,
         opts_: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("guard:ci:CiIdentity", f"guard-{stack}-ci", None, opts_)
@@ -373,6 +197,7 @@ class CiIdentity(pulumi.ComponentResource):
                         "guard:ci": system,
                     },
                     providers=providers,
+                    boundary=boundary,
                     depends_on=provider_resources[system],
                     opts_=pulumi.ResourceOptions(parent=self),
                 )
@@ -381,22 +206,14 @@ class CiIdentity(pulumi.ComponentResource):
         pipeline: dict[str, pulumi.Output[str]] = {}
         if config.pipeline is not None:
             p = config.pipeline
-            srt = config.shield.srt_access if config.shield is not None else None
             trusts = pipeline_trust_policies(p, ci, account)
             depends = provider_resources["github"] + (
                 provider_resources["circleci"] if p.circleci_project_id else []
             )
-            inline = {
-                "preview": pipeline_preview_policy(p.state_bucket, p.secrets_key_arn),
-                "deploy": pipeline_deploy_policy(
-                    account,
-                    p.state_bucket,
-                    p.secrets_key_arn,
-                    srt_log_buckets=srt.log_buckets if srt is not None else (),
-                    srt_role_arn=srt.role if srt is not None and srt.role != "create" else None,
-                    waf_log_bucket=config.logs.bucket if config.logs is not None else None,
-                ),
-            }
+            # The preview role's few statements are inline; the deploy role's table is split into
+            # managed policies of at most 6,144 characters each.
+            inline = {"preview": policy_of(preview_grants(scope)), "deploy": None}
+            parts = {"preview": [], "deploy": policy_parts(deploy_grants(scope))}
             for kind in ("preview", "deploy"):
                 role = CiRole(
                     role_name(stack, "pipeline", kind),
@@ -404,8 +221,10 @@ class CiIdentity(pulumi.ComponentResource):
                     description=f"guard: {kind} of this repository ({p.github_repo})",
                     managed_policies=[READ_ONLY_ACCESS],
                     inline_policy=inline[kind],
+                    own_policies=parts[kind],
                     tags={**stack_tags, ROLE_KIND_TAG: kind},
                     providers=providers,
+                    boundary=boundary,
                     depends_on=depends,
                     protect=True,
                     opts_=pulumi.ResourceOptions(parent=self),

@@ -1,8 +1,23 @@
-"""IAM documents components share."""
+"""IAM building blocks every area uses: the stack's permissions boundary and bounded roles.
+
+Every role guard creates carries the stack's boundary (``guard-<stack>-boundary``, the document
+in :mod:`guard.iam_boundary`), so that no role the pipeline creates, changes or passes to a
+service can do more than the boundary allows. :func:`bounded_role` is the only way components
+create a role; the ``iam-permissions-boundary`` policy fails a plan with a role that lacks it.
+"""
 
 from __future__ import annotations
 
 from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from components.providers import Providers, opts
+from components.tags import guard_tags
+from guard.ci_scope import PipelineScope, boundary_name
+from guard.config.ci import compact_json
+from guard.iam_boundary import boundary_policy
 
 
 def service_trust_policy(service: str) -> dict[str, Any]:
@@ -17,3 +32,63 @@ def service_trust_policy(service: str) -> dict[str, Any]:
             }
         ],
     }
+
+
+class PermissionsBoundary(pulumi.ComponentResource):
+    """``guard-<stack>-boundary``: the managed policy every role of the stack carries.
+
+    It is protected: deleting it would leave every guard role unbounded-by-design broken, and the
+    deploy role may never change it (an administrator applies boundary changes).
+    """
+
+    arn: str
+
+    def __init__(
+        self,
+        scope: PipelineScope,
+        *,
+        providers: Providers,
+        opts_: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        name = boundary_name(scope.stack)
+        super().__init__("guard:iam:PermissionsBoundary", name, None, opts_)
+        self.policy = aws.iam.Policy(
+            name,
+            name=name,
+            description="guard: the permissions boundary of every role this stack creates",
+            policy=compact_json(boundary_policy(scope)),
+            tags=guard_tags(scope.stack),
+            opts=opts(self, providers.regional, protect=True),
+        )
+        # Known before the policy exists (IAM names it), so roles carry it as plain text and the
+        # policy pack can judge it at preview.
+        self.arn = scope.boundary
+        self.register_outputs({"arn": self.arn})
+
+
+def bounded_role(
+    logical_name: str,
+    *,
+    name: str,
+    description: str,
+    trust: dict[str, Any],
+    boundary: PermissionsBoundary,
+    tags: dict[str, str],
+    opts_: pulumi.ResourceOptions,
+    max_session_duration: int | None = None,
+) -> aws.iam.Role:
+    """An IAM role with the stack's permissions boundary, created after the boundary exists."""
+    return aws.iam.Role(
+        logical_name,
+        name=name,
+        description=description,
+        # Plain JSON text, so the policy pack sees the trust at preview time.
+        assume_role_policy=compact_json(trust),
+        permissions_boundary=boundary.arn,
+        max_session_duration=max_session_duration,
+        tags=tags,
+        # merge appends depends_on lists.
+        opts=pulumi.ResourceOptions.merge(
+            opts_, pulumi.ResourceOptions(depends_on=[boundary.policy])
+        ),
+    )

@@ -18,11 +18,12 @@ import pulumi
 import pulumi_aws as aws
 from pulumi_aws.shield import ProactiveEngagementEmergencyContactArgsDict
 
-from components.iam import service_trust_policy
+from components.iam import PermissionsBoundary, bounded_role, service_trust_policy
 from components.product import ProductProtection
 from components.providers import GLOBAL_REGION, Providers, opts
 from components.routes import AlertRoutes
 from components.tags import guard_tags
+from guard.ci_scope import srt_role_name
 from guard.config.products import Endpoint, Product
 from guard.config.shield import (
     DEFAULT_ENDPOINT_SHIELD,
@@ -176,9 +177,11 @@ class ShieldAdvanced(pulumi.ComponentResource):
         providers: Providers,
         routes: AlertRoutes | None,
         products: Sequence[ProductProtection],
+        boundary: PermissionsBoundary,
         opts_: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("guard:shield:ShieldAdvanced", "shield", None, opts_)
+        self._boundary = boundary
         shield = config.shield
         if shield is None:
             raise ValueError("ShieldAdvanced needs guard:shield")
@@ -292,6 +295,7 @@ class ShieldAdvanced(pulumi.ComponentResource):
                 topic_arns={r: routes.topic_arn("urgent", r) for r in sorted(alarm_regions)},
                 failure_topic_arn=routes.topic_arn("urgent", config.region),
                 cc_emails=shield.contact_emails,
+                boundary=boundary,
                 opts_=pulumi.ResourceOptions(parent=self),
             )
         self.register_outputs(
@@ -308,14 +312,15 @@ class ShieldAdvanced(pulumi.ComponentResource):
             return None
         role_arn: pulumi.Input[str]
         if access.role == "create":
-            role = aws.iam.Role(
+            role = bounded_role(
                 "srt-access",
-                name=f"guard-{stack}-shield-srt-access",
+                name=srt_role_name(stack),
                 description="Lets the Shield Response Team inspect and change WAF and Shield "
                 "settings during a DDoS event (AWSShieldDRTAccessPolicy)",
-                assume_role_policy=json.dumps(service_trust_policy(DRT_PRINCIPAL)),
+                trust=service_trust_policy(DRT_PRINCIPAL),
+                boundary=self._boundary,
                 tags=tags,
-                opts=opts(self, provider),
+                opts_=opts(self, provider),
             )
             attachment = aws.iam.RolePolicyAttachment(
                 "srt-access",
@@ -365,6 +370,7 @@ class SrtEscalation(pulumi.ComponentResource):
         topic_arns: dict[str, pulumi.Output[str]],
         failure_topic_arn: pulumi.Input[str],
         cc_emails: Sequence[str],
+        boundary: PermissionsBoundary,
         opts_: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("guard:shield:SrtEscalation", "srt-escalation", None, opts_)
@@ -388,17 +394,18 @@ class SrtEscalation(pulumi.ComponentResource):
             tags=tags,
             opts=opts(self, provider),
         )
-        role = aws.iam.Role(
+        role = bounded_role(
             "role",
             name=name,
             description="guard SRT escalation: open DDoS support cases, write its own logs",
-            assume_role_policy=json.dumps(service_trust_policy("lambda.amazonaws.com")),
+            trust=service_trust_policy("lambda.amazonaws.com"),
+            boundary=boundary,
             tags=tags,
-            opts=opts(self, provider),
+            opts_=opts(self, provider),
         )
         policy = aws.iam.RolePolicy(
             "role",
-            role=role.id,
+            role=role.name,
             policy=json.dumps(
                 escalation_policy(
                     region=config.region,

@@ -27,7 +27,7 @@ from pulumi_aws.wafv2 import (
     WebAclLoggingConfigurationRedactedFieldArgsDict,
 )
 
-from components.iam import service_trust_policy
+from components.iam import PermissionsBoundary, bounded_role, service_trust_policy
 from components.product import ProductProtection
 from components.providers import GLOBAL_REGION, Providers, opts
 from components.routes import AlertRoutes
@@ -568,6 +568,7 @@ class WafLogs(pulumi.ComponentResource):
         providers: Providers,
         routes: AlertRoutes | None,
         products: Sequence[ProductProtection],
+        boundary: PermissionsBoundary,
         opts_: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("guard:logs:WafLogs", "waf-logs", None, opts_)
@@ -643,17 +644,18 @@ class WafLogs(pulumi.ComponentResource):
             rules=self._lifecycle_rules(logs),
             opts=opts(self, regional),
         )
-        role = aws.iam.Role(
+        role = bounded_role(
             "firehose-role",
             name=role_name,
             description="Firehose: delivers guard's WAF logs to the log bucket",
-            assume_role_policy=json.dumps(firehose_trust_policy(account)),
+            trust=firehose_trust_policy(account),
+            boundary=boundary,
             tags=tags,
-            opts=opts(self, regional),
+            opts_=opts(self, regional),
         )
         role_policy = aws.iam.RolePolicy(
             "firehose-role",
-            role=role.id,
+            role=role.name,
             policy=json.dumps(
                 firehose_role_policy(
                     stack=stack,
@@ -795,6 +797,7 @@ class WafLogs(pulumi.ComponentResource):
                 topic_arn=routes.topic_arn("normal", region),
                 web_acls=acls,
                 workgroup=workgroup_name(stack, logs),
+                boundary=boundary,
                 opts_=pulumi.ResourceOptions(parent=self),
             )
         self.register_outputs(
@@ -1003,6 +1006,7 @@ class WafSampleDigest(pulumi.ComponentResource):
         topic_arn: pulumi.Input[str],
         web_acls: Sequence[LoggedWebAcl],
         workgroup: str,
+        boundary: PermissionsBoundary,
         opts_: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("guard:logs:WafSampleDigest", "waf-samples", None, opts_)
@@ -1020,17 +1024,18 @@ class WafSampleDigest(pulumi.ComponentResource):
             tags=tags,
             opts=opts(self, provider),
         )
-        role = aws.iam.Role(
+        role = bounded_role(
             "role",
             name=name,
             description="guard WAF sample digest: read sampled requests, post to the normal route",
-            assume_role_policy=json.dumps(service_trust_policy("lambda.amazonaws.com")),
+            trust=service_trust_policy("lambda.amazonaws.com"),
+            boundary=boundary,
             tags=tags,
-            opts=opts(self, provider),
+            opts_=opts(self, provider),
         )
         policy = aws.iam.RolePolicy(
             "role",
-            role=role.id,
+            role=role.name,
             policy=json.dumps(
                 digest_policy(
                     stack=stack,

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pulumi
 
+from components.iam import PermissionsBoundary
 from components.product import ProductProtection
 from components.providers import Providers
+from guard.ci_scope import PipelineScope, creates_roles
 from guard.config import LoadedConfig, load_stack_config, raw_from_pulumi
 from guard.config.loader import stack_file_for
 
@@ -22,13 +24,17 @@ def build_stack(loaded: LoadedConfig) -> None:
     stack = pulumi.get_stack()
     providers = Providers.create(config.region, config.account_id)
     products = [ProductProtection(p, stack=stack, providers=providers) for p in config.products]
+    scope = PipelineScope.of(config, stack)
+    # Every role any area creates carries the stack's boundary; a stack of web ACLs only has none.
+    boundary = PermissionsBoundary(scope, providers=providers) if creates_roles(config) else None
 
     # Each area is imported only when configured, so a stack pays only for what it declares.
     routes = None
     if config.alerts is not None:
         from components.alerts import AlertRouting
 
-        routes = AlertRouting(config, stack=stack, providers=providers).routes
+        assert boundary is not None
+        routes = AlertRouting(config, stack=stack, providers=providers, boundary=boundary).routes
     if config.detection is not None:
         from components.detection import ThreatDetection
 
@@ -36,15 +42,35 @@ def build_stack(loaded: LoadedConfig) -> None:
     if config.shield is not None:
         from components.shield import ShieldAdvanced
 
-        ShieldAdvanced(config, stack=stack, providers=providers, routes=routes, products=products)
+        assert boundary is not None
+        ShieldAdvanced(
+            config,
+            stack=stack,
+            providers=providers,
+            routes=routes,
+            products=products,
+            boundary=boundary,
+        )
     if config.logs is not None:
         from components.waf_logs import WafLogs
 
-        WafLogs(config, stack=stack, providers=providers, routes=routes, products=products)
+        assert boundary is not None
+        WafLogs(
+            config,
+            stack=stack,
+            providers=providers,
+            routes=routes,
+            products=products,
+            boundary=boundary,
+        )
     if config.ci is not None or config.pipeline is not None:
         from components.ci_identity import CiIdentity
 
-        pulumi.export("ci_roles", CiIdentity(config, stack=stack, providers=providers).role_arns)
+        assert boundary is not None
+        identity = CiIdentity(
+            config, stack=stack, providers=providers, boundary=boundary, scope=scope
+        )
+        pulumi.export("ci_roles", identity.role_arns)
 
     pulumi.export(
         "web_acl_arns",

@@ -218,3 +218,17 @@ def as_list(value: Any) -> list[Any]:
     if value is None:
         return []
     return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
+def stack_of(urn: str) -> str:
+    """The stack name in a URN (``urn:pulumi:<stack>::<project>::...``)."""
+    return urn.split("::", 1)[0].rsplit(":", 1)[-1]
+
+
+def is_stack_boundary(resource_type: str, props: Mapping[str, Any], urn: str) -> bool:
+    """Whether a resource is this stack's permissions boundary (a limit, not a grant)."""
+    from guard.ci_scope import boundary_name
+
+    return resource_type == "aws:iam/policy:Policy" and props.get("name") == boundary_name(
+        stack_of(urn)
+    )

@@ -67,6 +67,7 @@ OIDC_PROVIDER_ARN_RE = re.compile(r"^arn:aws:iam::(?P<account>\d{12}):oidc-provi
 KMS_KEY_ARN_RE = re.compile(
     r"^arn:aws:kms:[a-z0-9-]+:(?P<account>\d{12}):key/(?:mrk-[0-9a-f]{32}|[0-9a-f-]{36})$"
 )
+KMS_ALIAS_RE = re.compile(r"^alias/(?!aws/)[A-Za-z0-9/_-]{1,250}$")
 IAM_ACTION_RE = re.compile(r"^(?:\*|[a-z0-9-]+:[A-Za-z0-9*?]+)$")
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 # Stand-ins used only to validate one value at a time with the trust builders.
@@ -174,6 +175,15 @@ def _kms_key(value: str) -> str:
     return value
 
 
+def _kms_alias(value: str) -> str:
+    if not KMS_ALIAS_RE.match(value):
+        raise ValueError(
+            "must be a KMS alias name, alias/<name> (letters, digits, '/', '_', '-'; the "
+            "alias/aws/ prefix is reserved for AWS managed keys)"
+        )
+    return value
+
+
 def _provider_arn(host: str) -> Any:
     def check(value: str) -> str:
         match = OIDC_PROVIDER_ARN_RE.match(value)
@@ -196,6 +206,7 @@ ManagedPolicyArn = Annotated[str, AfterValidator(_managed_policy)]
 IamAction = Annotated[str, AfterValidator(_iam_action)]
 IamResource = Annotated[str, AfterValidator(_iam_resource)]
 KmsKeyArn = Annotated[str, AfterValidator(_kms_key)]
+KmsAlias = Annotated[str, AfterValidator(_kms_alias)]
 ConditionValue = str | bool | int | list[str]
 
 
@@ -254,6 +265,10 @@ class PipelineConfig(StrictModel):
 
     github_repo: GithubRepo
     state_bucket: BucketName
+    # The KMS key of Pulumi secrets (``pulumi stack init --secrets-provider awskms://<alias>``),
+    # created by ``guard bootstrap``; default alias/guard-<stack>-secrets.
+    secrets_key_alias: KmsAlias | None = None
+    # Its ARN, when known: IAM grants then name the key itself instead of matching its alias.
     secrets_key_arn: KmsKeyArn | None = None
     circleci_project_id: Uuid | None = None
     # GitHub's immutable subject format, as for a product's ci.github.
@@ -270,6 +285,10 @@ class PipelineConfig(StrictModel):
         return github_subjects(
             self.github_repo, deploy_from, owner_id=self.owner_id, repo_id=self.repo_id
         )
+
+    def secrets_alias(self, stack: str) -> str:
+        """The alias of the Pulumi secrets key: ``secrets_key_alias`` or the stack's default."""
+        return self.secrets_key_alias or f"alias/guard-{stack}-secrets"
 
 
 # --- a product's ci --------------------------------------------------------------------------

@@ -1,4 +1,9 @@
-"""No IAM policy grants every action on every resource."""
+"""No IAM policy grants every action on every resource.
+
+The stack's permissions boundary allows ``*`` on purpose: a boundary grants nothing, it only
+limits what a role's own policies can grant (``iam-permissions-boundary`` checks it is only ever
+used as a boundary).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,14 @@ from typing import Any
 
 from pulumi_policy import EnforcementLevel, ResourceValidationArgs, Severity
 
-from policies.framework import Meta, Report, as_list, policy_document, resource_policy
+from policies.framework import (
+    Meta,
+    Report,
+    as_list,
+    is_stack_boundary,
+    policy_document,
+    resource_policy,
+)
 
 META = Meta(
     name="iam-no-admin-policy",
@@ -38,6 +50,8 @@ def _full_admin(document: dict[str, Any]) -> bool:
 
 
 def check(args: ResourceValidationArgs, report: Report) -> None:
+    if is_stack_boundary(args.resource_type, args.props, args.urn):
+        return
     value = args.props.get(POLICY_INPUTS[args.resource_type])
     documents = []
     if args.resource_type == "aws:iam/role:Role":

@@ -10,7 +10,9 @@ from typing import Any
 import pulumi
 
 from components.alerts import AlertRouting
+from components.iam import PermissionsBoundary
 from components.providers import Providers
+from guard.ci_scope import PipelineScope
 from guard.config import load_stack_config
 from guard.plan import PlanResult, ResourceRecord, run_program
 from tests.conftest import TODAY, alb_arn, minimal_product, of_type, raw_config, within
@@ -205,7 +207,8 @@ def routes_program(loaded: Any) -> Callable[[], None]:
     def program() -> None:
         config = loaded.config
         providers = Providers.create(config.region, config.account_id)
-        routes = AlertRouting(config, stack="test", providers=providers).routes
+        boundary = PermissionsBoundary(PipelineScope.of(config, "test"), providers=providers)
+        routes = AlertRouting(config, stack="test", providers=providers, boundary=boundary).routes
         pulumi.export(
             "routes", {f"{route}@{region}": arn for (route, region), arn in routes.topics.items()}
         )

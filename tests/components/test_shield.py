@@ -50,7 +50,7 @@ def ddos_alarms(plan: PlanResult) -> list[Any]:
 def escalation_role_policy(plan: PlanResult) -> dict[str, Any]:
     (function,) = escalation(plan, FUNCTION)
     role = next(r for r in of_type(plan, ROLE) if r.state["arn"] == function.inputs["role"])
-    policies = [p for p in of_type(plan, ROLE_POLICY) if p.inputs["role"] == role.state["id"]]
+    policies = [p for p in of_type(plan, ROLE_POLICY) if p.inputs["role"] == role.inputs["name"]]
     assert len(policies) == 1, "one inline policy, nothing attached elsewhere"
     return json.loads(policies[0].inputs["policy"])
 

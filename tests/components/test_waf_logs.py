@@ -195,7 +195,7 @@ def test_firehose_role_is_least_privilege(example_plan: Callable[[str], PlanResu
     (assume,) = trust["Statement"]
     assert assume["Principal"] == {"Service": "firehose.amazonaws.com"}
     assert assume["Condition"] == {"StringEquals": {"sts:ExternalId": ACCOUNT}}
-    (policy,) = [p for p in mine(plan, ROLE_POLICY) if p.inputs["role"] == role.state["id"]]
+    (policy,) = [p for p in mine(plan, ROLE_POLICY) if p.inputs["role"] == role.inputs["name"]]
     granted = statements(json.loads(policy.inputs["policy"]))
     bucket = "arn:aws:s3:::example-prod-waf-logs"
     assert set(granted) == {
@@ -371,7 +371,7 @@ def test_the_digest_samples_every_web_acl_and_posts_to_the_normal_route(
         assert entry["name"] == web_acls[entry["arn"]].inputs["name"]
     # The role may read exactly these web ACLs' samples and publish to that topic.
     role = next(r for r in mine(plan, ROLE) if r.state["arn"] == function.inputs["role"])
-    (policy,) = [p for p in mine(plan, ROLE_POLICY) if p.inputs["role"] == role.state["id"]]
+    (policy,) = [p for p in mine(plan, ROLE_POLICY) if p.inputs["role"] == role.inputs["name"]]
     granted = statements(json.loads(policy.inputs["policy"]))
     patterns = granted["ReadSamples"]["Resource"]
     assert all(any(fnmatch.fnmatchcase(arn, p) for p in patterns) for arn in web_acls)

@@ -82,8 +82,10 @@ def test_wildcard_trust_fails_the_plan() -> None:
         "Version": "2012-10-17",
         "Statement": [{"Effect": "Allow", "Principal": "*", "Action": "sts:AssumeRole"}],
     }
+    # A role made outside components.iam.bounded_role also lacks the permissions boundary.
     assert plan_with(lambda: aws.iam.Role("open", assume_role_policy=json.dumps(trust))) == [
-        "iam-no-wildcard-principal"
+        "iam-no-wildcard-principal",
+        "iam-permissions-boundary",
     ]
 
 

@@ -1,0 +1,264 @@
+"""The permissions boundary of every role guard creates: ``guard-<stack>-boundary``.
+
+A role's effective permissions are what its own policies allow **and** its boundary allows, and
+an explicit deny in either refuses. The deploy role may create and change roles only with this
+boundary attached (:mod:`guard.ci_permissions`), so nothing it creates, changes or passes to a
+service can do more than the boundary allows; the boundary in turn refuses what would let any of
+those roles escape or switch off guard's protections.
+
+The boundary allows everything its denies leave, like the default boundary of AWS CDK's
+bootstrap: product pipelines' needs are open-ended (their ``ci.permissions`` are the user's),
+and a role's own policies are still what grants anything. What it refuses, to every role guard
+creates, the pipeline's included:
+
+* IAM users, their keys, passwords and credentials; groups' policies;
+* OIDC and SAML providers (a new provider is a new way in);
+* changing or deleting the boundary, removing it from a role, or creating or changing a role
+  without it; attaching AdministratorAccess, PowerUserAccess or IAMFullAccess;
+* any change to the two pipeline roles, passing them, or assuming them from another role;
+* deleting the GuardDuty detector, disabling Security Hub, cancelling Shield Advanced, and
+  stopping or deleting CloudTrail trails;
+* changing the alias of the Pulumi secrets key;
+* for the pipeline roles: changing the policy or tags of KMS keys guard does not own.
+
+And, to every role except the pipeline's deploy role (and the SRT role, which Shield's
+responders use on the web ACLs during an attack): reconfiguring or deleting guard's protections
+(web ACLs, IP sets and any ALB's web ACL association, Shield protections and settings, GuardDuty
+and Security Hub settings and findings, alert topics, rules, alarms, Chatbot channels, guard's
+functions, log groups, log streams, the log and state buckets, guard's KMS keys), tagging
+anything ``managed-by=guard``, and reading the Pulumi state.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from guard.ci_scope import ROLE_HANDOVER_ACTIONS, PipelineScope
+
+POLICY_VERSION = "2012-10-17"
+#: IAM's limit for a managed policy document, counted without whitespace.
+MAX_MANAGED_POLICY_CHARS = 6_144
+
+#: What a principal may still do to IAM things it may not change: look at them.
+IAM_READS = ("iam:Get*", "iam:List*")
+#: Role writes that support the ``iam:PermissionsBoundary`` condition key.
+BOUNDED_ROLE_ACTIONS = (
+    "iam:CreateRole",
+    "iam:PutRolePermissionsBoundary",
+    "iam:PutRolePolicy",
+    "iam:DeleteRolePolicy",
+    "iam:AttachRolePolicy",
+    "iam:DetachRolePolicy",
+    "iam:UpdateAssumeRolePolicy",
+)
+DETECTION_SHUTDOWN = (
+    "guardduty:DeleteDetector",
+    "guardduty:Disassociate*",
+    "securityhub:DisableSecurityHub",
+    "securityhub:Disassociate*",
+    "shield:DeleteSubscription",
+    "cloudtrail:StopLogging",
+    "cloudtrail:DeleteTrail",
+)
+#: Security services are account singletons: only the pipeline changes any of their settings.
+SECURITY_SERVICE_WRITES = (
+    "guardduty:Create*",
+    "guardduty:Update*",
+    "guardduty:Delete*",
+    "guardduty:Archive*",
+    "guardduty:Disable*",
+    "guardduty:Disassociate*",
+    "guardduty:Stop*",
+    "guardduty:Decline*",
+    "securityhub:Create*",
+    "securityhub:Update*",
+    "securityhub:Delete*",
+    "securityhub:Disable*",
+    "securityhub:BatchDisable*",
+    "securityhub:BatchUpdate*",
+    "securityhub:BatchDelete*",
+    "securityhub:Disassociate*",
+    "shield:Delete*",
+    "shield:Disable*",
+    "shield:Disassociate*",
+    "shield:Update*",
+    "shield:UntagResource",
+    "elasticloadbalancing:SetWebAcl",
+)
+#: Actions that reconfigure or delete guard's own resources; only the pipeline may.
+PROTECTION_ACTIONS = (
+    "wafv2:Update*",
+    "wafv2:Delete*",
+    "wafv2:PutLoggingConfiguration",
+    "wafv2:*sociateWebACL",
+    "sns:DeleteTopic",
+    "sns:SetTopicAttributes",
+    "sns:*Permission",
+    "events:PutRule",
+    "events:DeleteRule",
+    "events:DisableRule",
+    "events:*Targets",
+    "cloudwatch:PutMetricAlarm",
+    "cloudwatch:DeleteAlarms",
+    "cloudwatch:DisableAlarmActions",
+    "chatbot:*SlackChannelConfiguration",
+    "lambda:UpdateFunction*",
+    "lambda:PutFunction*",
+    "lambda:DeleteFunction*",
+    "lambda:*Permission",
+    "lambda:InvokeFunction",
+    "logs:Delete*",
+    "logs:*RetentionPolicy",
+    "firehose:DeleteDeliveryStream",
+    "firehose:UpdateDestination",
+    "sqs:DeleteQueue",
+    "sqs:SetQueueAttributes",
+    "sqs:PurgeQueue",
+    "s3:PutBucket*",
+    "s3:DeleteBucket*",
+    "s3:DeleteObject*",
+    "s3:PutEncryptionConfiguration",
+    "s3:PutLifecycleConfiguration",
+)
+#: What only the pipeline may do to a key tagged managed-by=guard.
+GUARD_KEY_ACTIONS = (
+    "kms:PutKeyPolicy",
+    "kms:ScheduleKeyDeletion",
+    "kms:Disable*",
+    "kms:CreateGrant",
+    "kms:*Resource",
+    "kms:*Alias",
+)
+
+
+def _statement(
+    sid: str, actions: Any, resources: Any, condition: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    statement: dict[str, Any] = {"Sid": sid, "Effect": "Deny", "Action": actions}
+    statement["Resource"] = resources
+    if condition:
+        statement["Condition"] = condition
+    return statement
+
+
+def _all_but_reads(
+    sid: str, resources: Any, condition: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Deny every action on IAM ``resources`` except looking at them (only IAM and STS act on
+    them: assuming or passing a role is refused too)."""
+    statement: dict[str, Any] = {
+        "Sid": sid,
+        "Effect": "Deny",
+        "NotAction": list(IAM_READS),
+        "Resource": resources,
+    }
+    if condition:
+        statement["Condition"] = condition
+    return statement
+
+
+def protected_resources(s: PipelineScope) -> list[str]:
+    """guard's own resources, as patterns that do not change when the config does.
+
+    Every resource guard names carries ``guard-<stack>-`` (web ACLs, IP sets, topics, rules,
+    alarms, Chatbot channels, functions, log groups, delivery streams, queues), so one pattern
+    over every service covers them; the load balancers guard protects and the log bucket do not.
+    """
+    resources = [s.arn("*", f"*{s.prefix}*"), s.load_balancers]
+    if s.logs_bucket is not None:
+        resources += s.bucket(s.logs_bucket)
+    return resources
+
+
+def boundary_policy(s: PipelineScope) -> dict[str, Any]:
+    """The boundary document for the stack in ``s`` (plain data, fits a managed policy)."""
+    not_deployer = {"ArnNotEquals": {"aws:PrincipalArn": s.deploy_role}}
+    responders = [s.deploy_role] + ([s.srt_role_arn] if s.srt_role_arn else [])
+    statements: list[dict[str, Any]] = [
+        {"Sid": "AllowUnlessDenied", "Effect": "Allow", "Action": "*", "Resource": "*"},
+        # Users, groups, identity providers, the boundary and the pipeline roles: look only.
+        _all_but_reads(
+            "FixedIdentities",
+            [
+                s.arn("iam", "user/*", ""),
+                s.arn("iam", "group/*", ""),
+                s.arn("iam", "oidc-provider/*", ""),
+                s.arn("iam", "saml-provider/*", ""),
+                s.boundary,
+                *s.pipeline_roles,
+                *s.pipeline_policies,
+            ],
+        ),
+        _statement("BoundaryStays", ["iam:DeleteRolePermissionsBoundary"], "*"),
+        # Acting as a role outside the boundary would step around it: only guard's own roles and
+        # the roles the products' reviewed statements name may be passed or assumed.
+        {
+            "Sid": "OnlyKnownRolesHandedOver",
+            "Effect": "Deny",
+            "Action": list(ROLE_HANDOVER_ACTIONS),
+            "NotResource": [
+                s.role_pattern,
+                *([s.srt_role_arn] if s.srt_role_arn else []),
+                *s.product_role_targets,
+            ],
+        },
+        _statement(
+            "RolesNeedTheBoundary",
+            list(BOUNDED_ROLE_ACTIONS),
+            "*",
+            {"StringNotEquals": {"iam:PermissionsBoundary": s.boundary}},
+        ),
+        _statement("DetectionStaysOn", list(DETECTION_SHUTDOWN), "*"),
+        _statement(
+            "SecurityServicesViaPipeline",
+            list(SECURITY_SERVICE_WRITES),
+            "*",
+            {"ArnNotEquals": {"aws:PrincipalArn": responders}},
+        ),
+        _statement(
+            "ProtectionsViaPipeline",
+            list(PROTECTION_ACTIONS),
+            protected_resources(s),
+            {"ArnNotEquals": {"aws:PrincipalArn": responders}},
+        ),
+        _all_but_reads("GuardRolesViaPipeline", s.role_pattern, not_deployer),
+        _statement(
+            "GuardKeysViaPipeline",
+            list(GUARD_KEY_ACTIONS),
+            [s.keys],
+            {"StringEquals": {"aws:ResourceTag/managed-by": "guard"}, **not_deployer},
+        ),
+        _statement(
+            "GuardTagViaPipeline",
+            "*",
+            "*",
+            {"StringEquals": {"aws:RequestTag/managed-by": "guard"}, **not_deployer},
+        ),
+        _statement(
+            "PipelineLeavesOtherKeys",
+            ["kms:PutKeyPolicy", "kms:UntagResource"],
+            [s.keys],
+            {
+                "StringNotEquals": {"aws:ResourceTag/managed-by": "guard"},
+                "ArnEquals": {"aws:PrincipalArn": list(s.pipeline_roles)},
+            },
+        ),
+    ]
+    if s.state_bucket is not None:
+        statements.append(
+            _statement(
+                "StateIsPipelines",
+                "s3:*",
+                list(s.bucket(s.state_bucket)),
+                {"ArnNotEquals": {"aws:PrincipalArn": list(s.pipeline_roles)}},
+            )
+        )
+    if s.secrets_alias is not None:
+        statements.append(
+            _statement(
+                "SecretsAliasFixed",
+                ["kms:CreateAlias", "kms:UpdateAlias", "kms:DeleteAlias"],
+                s.arn("kms", s.secrets_alias),
+            )
+        )
+    return {"Version": POLICY_VERSION, "Statement": statements}
