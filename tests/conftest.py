@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -12,10 +13,14 @@ from typing import Any
 import pytest
 
 from guard.config import LoadedConfig, load_stack_config, load_stack_file
+from guard.config.loader import STACKS_DIR_VARIABLE
 from guard.plan import PlanResult, run_program
 
 ROOT = Path(__file__).resolve().parents[1]
-STACKS = ROOT / "stacks"
+#: The tests' own stacks: the examples in stacks/ are the user's to change or delete.
+STACKS = ROOT / "tests" / "stacks"
+# Every `guard` command a test runs, in-process or as a subprocess, reads the fixture stacks.
+os.environ[STACKS_DIR_VARIABLE] = str(STACKS)
 #: A fixed day, so expiry-dependent results do not change with the calendar.
 TODAY = date(2026, 11, 25)
 

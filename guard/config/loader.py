@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import types
 import typing
 from collections.abc import Callable, Mapping, Sequence
@@ -356,6 +357,15 @@ def load_stack_file(path: Path, *, today: date | None = None) -> LoadedConfig:
         raise err.with_lines(stack_file.lines) from None
 
 
+#: Overrides where stack files live (tests point it at their own fixture stacks).
+STACKS_DIR_VARIABLE = "GUARD_STACKS_DIR"
+
+
+def stacks_dir() -> Path:
+    """The directory of the stack files: ``stackConfigDir: stacks`` in Pulumi.yaml."""
+    return Path(os.environ.get(STACKS_DIR_VARIABLE) or "stacks")
+
+
 def stack_file_for(stack: str) -> str:
-    """Where a stack's config lives (``stackConfigDir: stacks`` in Pulumi.yaml)."""
-    return f"stacks/Pulumi.{stack}.yaml"
+    """Where a stack's config lives."""
+    return str(stacks_dir() / f"Pulumi.{stack}.yaml")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, STACKS
 
 
 def guard(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
@@ -60,9 +60,7 @@ def test_text_and_markdown_show_each_endpoint() -> None:
 
 
 def test_config_error_exits_2_without_traceback(tmp_path: Path) -> None:
-    text = (
-        (ROOT / "stacks" / "Pulumi.prod.yaml").read_text().replace("limit: 100\n", "limit: 5\n", 1)
-    )
+    text = (STACKS / "Pulumi.prod.yaml").read_text().replace("limit: 100\n", "limit: 5\n", 1)
     bad = tmp_path / "Pulumi.prod.yaml"
     bad.write_text(text)
     result = guard("plan", "--stack", "prod", "--config-file", str(bad))

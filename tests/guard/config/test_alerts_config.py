@@ -17,7 +17,7 @@ import pytest
 
 from guard.config import ConfigError, load_stack_config
 from guard.config.errors import Problem
-from tests.conftest import ROOT, TODAY, minimal_product
+from tests.conftest import ROOT, STACKS, TODAY, minimal_product
 
 SLACK = {
     "workspace_id": "T0EXAMPLE1",
@@ -286,7 +286,7 @@ def test_every_problem_is_reported_at_once() -> None:
 
 
 def test_guard_plan_exits_2_with_the_line_and_no_traceback(tmp_path: Path) -> None:
-    text = (ROOT / "stacks" / "Pulumi.prod.yaml").read_text()
+    text = (STACKS / "Pulumi.prod.yaml").read_text()
     assert "workspace_id: T0EXAMPLE1" in text
     bad = tmp_path / "Pulumi.prod.yaml"
     bad.write_text(text.replace("workspace_id: T0EXAMPLE1", "workspace_id: my-workspace", 1))
