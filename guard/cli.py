@@ -1,4 +1,5 @@
-"""The ``guard`` command: ``guard plan`` (offline plan of a stack) and ``guard drill``."""
+"""The ``guard`` command: ``guard plan`` (offline plan of a stack), ``guard drill`` and
+``guard bootstrap``."""
 
 from __future__ import annotations
 
@@ -56,6 +57,35 @@ def _parser() -> argparse.ArgumentParser:
         help="where the drill remembers the cases it opened, so a second run shows the dedupe",
     )
     ddos.add_argument("--fresh", action="store_true", help="forget earlier drill cases first")
+
+    bootstrap = commands.add_parser(
+        "bootstrap",
+        help="check (and with --apply create) the state bucket and secrets key a stack's first pulumi up needs",
+        description=(
+            "Check the Pulumi state bucket (guard:pipeline.state_bucket) and the KMS key of the\n"
+            "stack's Pulumi secrets in the stack's account and region. Read-only unless --apply\n"
+            "is given; --apply creates what is missing and never changes what exists."
+        ),
+        epilog=(
+            "exit codes:\n"
+            "  0  ready: everything exists as required (or was just created)\n"
+            "  1  an existing bucket or key differs from the required settings; each difference\n"
+            "     is listed with the aws command that fixes it\n"
+            "  2  usage or configuration error, no or wrong-account credentials, access denied,\n"
+            "     or AWS could not be reached"
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    bootstrap.add_argument(
+        "--stack", required=True, help="stack name; reads stacks/Pulumi.<stack>.yaml"
+    )
+    bootstrap.add_argument("--config-file", type=Path, help="another stack file to read instead")
+    bootstrap.add_argument(
+        "--apply", action="store_true", help="create the missing pieces (default: dry run)"
+    )
+    bootstrap.add_argument(
+        "--endpoint-url", help="send every AWS call to this endpoint (default: AWS's own)"
+    )
     return parser
 
 
@@ -153,10 +183,40 @@ def drill_command(args: argparse.Namespace) -> int:
     )
 
 
+def bootstrap_command(args: argparse.Namespace) -> int:
+    from guard.bootstrap import run_bootstrap
+
+    path = args.config_file or Path(stack_file_for(args.stack))
+    try:
+        config = load_stack_file(path).config
+    except ConfigError as error:
+        print(error.render(), file=sys.stderr)
+        print("nothing was changed", file=sys.stderr)
+        return EXIT_CONFIG
+    if config.pipeline is None:
+        print(
+            f"{path}: guard:pipeline is not set; bootstrap needs guard:pipeline.state_bucket",
+            file=sys.stderr,
+        )
+        return EXIT_CONFIG
+    return run_bootstrap(
+        stack=args.stack,
+        account_id=config.account_id,
+        region=config.region,
+        pipeline=config.pipeline,
+        apply=args.apply,
+        endpoint_url=args.endpoint_url,
+        out=sys.stdout,
+        err=sys.stderr,
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "plan":
         return plan_command(args)
+    if args.command == "bootstrap":
+        return bootstrap_command(args)
     return drill_command(args)
 
 
