@@ -232,3 +232,23 @@ def is_stack_boundary(resource_type: str, props: Mapping[str, Any], urn: str) ->
     return resource_type == "aws:iam/policy:Policy" and props.get("name") == boundary_name(
         stack_of(urn)
     )
+
+
+#: Type token -> the input that holds an IAM policy document (a role: its inline policies).
+IAM_POLICY_INPUTS = {
+    "aws:iam/policy:Policy": "policy",
+    "aws:iam/rolePolicy:RolePolicy": "policy",
+    "aws:iam/userPolicy:UserPolicy": "policy",
+    "aws:iam/groupPolicy:GroupPolicy": "policy",
+    "aws:iam/role:Role": "inlinePolicies",
+}
+
+
+def iam_documents(resource_type: str, props: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The IAM policy documents a resource carries (JSON text or dicts; unreadable ones skipped)."""
+    value = props.get(IAM_POLICY_INPUTS[resource_type])
+    if resource_type == "aws:iam/role:Role":
+        found = [policy_document(p.get("policy")) for p in as_list(value) if isinstance(p, dict)]
+    else:
+        found = [policy_document(value)]
+    return [d for d in found if d is not None]

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
-from collections.abc import Callable
+import urllib.request
+from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -94,3 +96,28 @@ def within(component_type: str) -> Callable[[PlanResult, str], list[Any]]:
         return [r for r in of_type(plan, type_token) if component_type in ancestors(r)]
 
     return of_type_within
+
+
+@pytest.fixture(scope="session")
+def moto_url() -> Iterator[str]:
+    """One moto server on 127.0.0.1 for the session; boto3 code reaches it via AWS_ENDPOINT_URL."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    # moto answers unimplemented calls with a 500 whose traceback werkzeug logs; the code under
+    # test logs its own line about it.
+    logging.getLogger("werkzeug").setLevel(logging.CRITICAL)
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+def moto_api(url: str, path: str, body: dict[str, Any] | bytes | None = None) -> None:
+    """POST to moto's management API (reset, reset-auth, state manager)."""
+    data = json.dumps(body).encode() if isinstance(body, dict) else body
+    request = urllib.request.Request(
+        f"{url}{path}", data=data, method="POST", headers={"Content-Type": "text/plain"}
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        response.read()

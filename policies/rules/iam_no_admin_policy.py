@@ -12,11 +12,12 @@ from typing import Any
 from pulumi_policy import EnforcementLevel, ResourceValidationArgs, Severity
 
 from policies.framework import (
+    IAM_POLICY_INPUTS,
     Meta,
     Report,
     as_list,
+    iam_documents,
     is_stack_boundary,
-    policy_document,
     resource_policy,
 )
 
@@ -28,14 +29,6 @@ META = Meta(
     remediation="list the actions and resources the role needs (guard:ci permissions.statements).",
     control="Checkov CKV_AWS_62",
 )
-# Type token -> the input that holds a policy document (or a list of inline policies).
-POLICY_INPUTS = {
-    "aws:iam/policy:Policy": "policy",
-    "aws:iam/rolePolicy:RolePolicy": "policy",
-    "aws:iam/userPolicy:UserPolicy": "policy",
-    "aws:iam/groupPolicy:GroupPolicy": "policy",
-    "aws:iam/role:Role": "inlinePolicies",
-}
 
 
 def _full_admin(document: dict[str, Any]) -> bool:
@@ -52,16 +45,8 @@ def _full_admin(document: dict[str, Any]) -> bool:
 def check(args: ResourceValidationArgs, report: Report) -> None:
     if is_stack_boundary(args.resource_type, args.props, args.urn):
         return
-    value = args.props.get(POLICY_INPUTS[args.resource_type])
-    documents = []
-    if args.resource_type == "aws:iam/role:Role":
-        documents = [
-            policy_document(p.get("policy")) for p in as_list(value) if isinstance(p, dict)
-        ]
-    else:
-        documents = [policy_document(value)]
-    if any(d is not None and _full_admin(d) for d in documents):
+    if any(_full_admin(d) for d in iam_documents(args.resource_type, args.props)):
         report(f"{args.name} allows every action on every resource.", None)
 
 
-POLICY = resource_policy(META, list(POLICY_INPUTS), check)
+POLICY = resource_policy(META, list(IAM_POLICY_INPUTS), check)

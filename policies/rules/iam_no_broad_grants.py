@@ -16,11 +16,12 @@ from typing import Any
 from pulumi_policy import EnforcementLevel, ResourceValidationArgs, Severity
 
 from policies.framework import (
+    IAM_POLICY_INPUTS,
     Meta,
     Report,
     as_list,
+    iam_documents,
     is_stack_boundary,
-    policy_document,
     resource_policy,
 )
 
@@ -35,11 +36,6 @@ META = Meta(
     "iam:PassedToService) and list the actions on the product's resources instead of a "
     "*FullAccess policy.",
 )
-POLICY_INPUTS = {
-    "aws:iam/policy:Policy": "policy",
-    "aws:iam/rolePolicy:RolePolicy": "policy",
-    "aws:iam/role:Role": "inlinePolicies",
-}
 ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
 BROAD_MANAGED = (
     "arn:aws:iam::aws:policy/*FullAccess",
@@ -68,18 +64,12 @@ def check(args: ResourceValidationArgs, report: Report) -> None:
         return
     if is_stack_boundary(args.resource_type, args.props, args.urn):
         return
-    value = args.props.get(POLICY_INPUTS[args.resource_type])
     if args.resource_type == "aws:iam/role:Role":
-        documents = [
-            policy_document(p.get("policy")) for p in as_list(value) if isinstance(p, dict)
-        ]
         for arn in as_list(args.props.get("managedPolicyArns")):
             if isinstance(arn, str) and any(fnmatch.fnmatchcase(arn, p) for p in BROAD_MANAGED):
                 report(f"{args.name} has {arn} attached, far more than a deploy needs.", None)
-    else:
-        documents = [policy_document(value)]
-    if any(d is not None and _passes_any_role(d) for d in documents):
+    if any(_passes_any_role(d) for d in iam_documents(args.resource_type, args.props)):
         report(f"{args.name} allows iam:PassRole on every role of the account.", None)
 
 
-POLICY = resource_policy(META, [*POLICY_INPUTS, ATTACHMENT], check)
+POLICY = resource_policy(META, [*IAM_POLICY_INPUTS, ATTACHMENT], check)

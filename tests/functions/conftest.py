@@ -7,45 +7,21 @@ moto runs in server mode on 127.0.0.1 and the code under test reaches it through
 from __future__ import annotations
 
 import json
-import logging
 import os
-import urllib.request
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 
 from functions.srt_escalation import handler
+from tests.conftest import moto_api
 
 MOTO_ACCOUNT = "123456789012"  # moto's default account for unknown access keys
 RESOURCE_ARN = "arn:aws:cloudfront::123456789012:distribution/E2EXAMPLE1"
 ALB_ARN = (
     "arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/shop-www/50dc6c495c0c9188"
 )
-
-
-@pytest.fixture(scope="session")
-def moto_url() -> Iterator[str]:
-    """Start one moto server on loopback for the whole session."""
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    # moto answers unimplemented Shield calls with a 500 whose traceback werkzeug logs; the
-    # handler's own log line about it is what the tests look at.
-    logging.getLogger("werkzeug").setLevel(logging.CRITICAL)
-    yield f"http://{host}:{port}"
-    server.stop()
-
-
-def moto_api(url: str, path: str, body: dict[str, Any] | None = None) -> None:
-    """POST to moto's management API (reset, state manager)."""
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(f"{url}{path}", data=data, method="POST")
-    with urllib.request.urlopen(request, timeout=10) as response:
-        response.read()
 
 
 @pytest.fixture

@@ -14,12 +14,10 @@ access-denied test lets the user list aliases and denies an S3 call instead.
 from __future__ import annotations
 
 import json
-import logging
 import os
 import shlex
 import socket
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -27,9 +25,9 @@ from typing import Any
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from moto.server import ThreadedMotoServer
 
 from guard.cli import main
+from tests.conftest import moto_api
 
 STACKS = Path(__file__).parent / "bootstrap_stacks"
 STACK_FILE = STACKS / "Pulumi.bootstrap.yaml"
@@ -38,24 +36,6 @@ BUCKET = "guard-bootstrap-test-state"
 ALIAS = "alias/guard-bootstrap-secrets"
 REGION = "ap-northeast-1"
 MOTO_ACCOUNT = "123456789012"
-
-
-@pytest.fixture(scope="session")
-def moto_url() -> Iterator[str]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    logging.getLogger("werkzeug").setLevel(logging.CRITICAL)
-    yield f"http://{host}:{port}"
-    server.stop()
-
-
-def moto_api(url: str, path: str, body: bytes | None = None) -> None:
-    request = urllib.request.Request(
-        f"{url}{path}", data=body, method="POST", headers={"Content-Type": "text/plain"}
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:
-        response.read()
 
 
 @pytest.fixture
