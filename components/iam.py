@@ -17,7 +17,7 @@ from components.providers import Providers, opts
 from components.tags import guard_tags
 from guard.ci_scope import PipelineScope, boundary_name
 from guard.config.ci import compact_json
-from guard.iam_boundary import boundary_policy
+from guard.iam_boundary import MAX_MANAGED_POLICY_CHARS, boundary_policy
 
 
 def service_trust_policy(service: str) -> dict[str, Any]:
@@ -52,11 +52,19 @@ class PermissionsBoundary(pulumi.ComponentResource):
     ) -> None:
         name = boundary_name(scope.stack)
         super().__init__("guard:iam:PermissionsBoundary", name, None, opts_)
+        document = compact_json(boundary_policy(scope))
+        if len(document) > MAX_MANAGED_POLICY_CHARS:
+            # Only very long stack and bucket names get here (tests/guard/test_iam_boundary.py).
+            raise ValueError(
+                f"the permissions boundary {name} is {len(document)} characters; IAM allows "
+                f"{MAX_MANAGED_POLICY_CHARS} for a managed policy: use a shorter stack name or "
+                "shorter bucket names"
+            )
         self.policy = aws.iam.Policy(
             name,
             name=name,
             description="guard: the permissions boundary of every role this stack creates",
-            policy=compact_json(boundary_policy(scope)),
+            policy=document,
             tags=guard_tags(scope.stack),
             opts=opts(self, providers.regional, protect=True),
         )

@@ -163,6 +163,21 @@ def ci_role_lines(plan: PlanResult) -> list[str]:
     return lines
 
 
+def boundary_line(plan: PlanResult) -> str | None:
+    """How many of the stack's roles carry its permissions boundary (None without roles)."""
+    roles = [r for r in plan.resources if r.type == ROLE]
+    if not roles:
+        return None
+    name = f"guard-{plan.stack}-boundary"
+    bounded = sum(
+        1 for r in roles if str(r.inputs.get("permissionsBoundary", "")).endswith(f":policy/{name}")
+    )
+    return (
+        f"permissions boundary {name} on {bounded} of {len(roles)} roles; it, the pipeline roles "
+        "and the OIDC providers change only by an administrator (docs/ci.md)"
+    )
+
+
 def _hand_off(view: EndpointView) -> str:
     if view.kind == "alb":
         return "associated" if view.associated else "NOT ASSOCIATED"
@@ -203,6 +218,9 @@ def render_text(plan: PlanResult, extra_sections: Iterable[str] = ()) -> str:
         out.append("CI roles (trusted token subjects):")
         out += [f"  {line}" for line in roles]
         out.append("")
+    boundary = boundary_line(plan)
+    if boundary:
+        out += [f"IAM: {boundary}", ""]
     warnings = plan.loaded.warnings
     out.append(f"warnings ({len(warnings)}):" if warnings else "warnings: none")
     out += [f"  - {w}" for w in warnings]
@@ -242,6 +260,9 @@ def render_markdown(plan: PlanResult, extra_sections: Iterable[str] = ()) -> str
         out += ["**CI roles** (token subjects each role trusts)", ""]
         out += [f"- `{line.split(': ', 1)[0]}`: {line.split(': ', 1)[1]}" for line in roles]
         out.append("")
+    boundary = boundary_line(plan)
+    if boundary:
+        out += [f"**IAM**: {boundary}", ""]
     warnings = plan.loaded.warnings
     out.append(f"**Warnings ({len(warnings)})**" if warnings else "No warnings.")
     out += [f"- {w}" for w in warnings]

@@ -6,7 +6,13 @@ import dataclasses
 from collections.abc import Callable
 
 from guard.plan import PlanResult
-from guard.report import ci_role_lines, endpoint_views, render_markdown, shield_line
+from guard.report import (
+    boundary_line,
+    ci_role_lines,
+    endpoint_views,
+    render_markdown,
+    shield_line,
+)
 
 
 def test_shield_state_per_endpoint(example_plan: Callable[[str], PlanResult]) -> None:
@@ -39,3 +45,23 @@ def test_ci_roles_listed_with_their_subjects(example_plan: Callable[[str], PlanR
         line.startswith("guard-prod-ebook-github-deploy: repo:example-org/ebook:") for line in lines
     )
     assert "CI roles" in render_markdown(example_plan("prod"))
+
+
+def test_the_boundary_line_counts_the_roles_that_carry_it(
+    example_plan: Callable[[str], PlanResult],
+) -> None:
+    plan = example_plan("prod")
+    assert boundary_line(plan) == (
+        "permissions boundary guard-prod-boundary on 10 of 10 roles; it, the pipeline roles "
+        "and the OIDC providers change only by an administrator (docs/ci.md)"
+    )
+    first = next(r for r in plan.resources if r.type == "aws:iam/role:Role")
+    unbounded = dataclasses.replace(
+        first, inputs={k: v for k, v in first.inputs.items() if k != "permissionsBoundary"}
+    )
+    changed = dataclasses.replace(
+        plan, resources=[unbounded if r is first else r for r in plan.resources]
+    )
+    line = boundary_line(changed)
+    assert line is not None and "on 9 of 10 roles" in line
+    assert boundary_line(dataclasses.replace(plan, resources=[])) is None
