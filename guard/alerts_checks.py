@@ -10,7 +10,6 @@ from collections.abc import Iterable
 from datetime import date
 
 from guard.config.errors import KeyPath, Problem
-from guard.config.loader import register_cross_check
 from guard.config.stack import StackConfig
 
 A = "guard:alerts"
@@ -27,7 +26,6 @@ def _duplicates(values: Iterable[str], base: KeyPath, what: str) -> list[Problem
     return problems
 
 
-@register_cross_check
 def detection_needs_alerts(config: StackConfig, warnings: list[str], today: date) -> list[Problem]:
     if config.detection is not None and config.alerts is None:
         return [
@@ -41,7 +39,6 @@ def detection_needs_alerts(config: StackConfig, warnings: list[str], today: date
     return []
 
 
-@register_cross_check
 def alert_channels(config: StackConfig, warnings: list[str], today: date) -> list[Problem]:
     if config.alerts is None:
         return []
@@ -63,7 +60,6 @@ def alert_channels(config: StackConfig, warnings: list[str], today: date) -> lis
     return problems
 
 
-@register_cross_check
 def detection_lists(config: StackConfig, warnings: list[str], today: date) -> list[Problem]:
     if config.detection is None:
         return []

@@ -10,7 +10,6 @@ from typing import Any
 
 from guard.aws_model import request_errors
 from guard.config.errors import KeyPath, Problem
-from guard.config.loader import register_cross_check
 from guard.config.products import ALB_ARN_RE, CLOUDFRONT_ARN_RE, WAF_RULE_GROUP_ARN_RE
 from guard.config.stack import StackConfig
 from guard.waf_catalog import load_catalog
@@ -31,7 +30,6 @@ def _duplicates(names: Iterable[str], base: KeyPath, field: str, what: str) -> l
     return problems
 
 
-@register_cross_check
 def unique_names(config: StackConfig, warnings: list[str], today: date) -> list[Problem]:
     problems = _duplicates((p.name for p in config.products), (P,), "name", "product name")
     arn_owner: dict[str, KeyPath] = {}
@@ -73,7 +71,6 @@ def unique_names(config: StackConfig, warnings: list[str], today: date) -> list[
     return problems
 
 
-@register_cross_check
 def arns_match_stack(config: StackConfig, warnings: list[str], today: date) -> list[Problem]:
     problems = []
     for i, product in enumerate(config.products):
@@ -126,7 +123,6 @@ def arns_match_stack(config: StackConfig, warnings: list[str], today: date) -> l
     return problems
 
 
-@register_cross_check
 def managed_rules_known(config: StackConfig, warnings: list[str], today: date) -> list[Problem]:
     catalog = load_catalog()
     problems = []
@@ -173,7 +169,6 @@ def managed_rules_known(config: StackConfig, warnings: list[str], today: date) -
     return problems
 
 
-@register_cross_check
 def ip_lists(config: StackConfig, warnings: list[str], today: date) -> list[Problem]:
     problems = []
     for i, product in enumerate(config.products):
@@ -241,7 +236,6 @@ def _rule_of(error: str, spec: WebAclSpec) -> str:
     return ""
 
 
-@register_cross_check
 def web_acls_valid(config: StackConfig, warnings: list[str], today: date) -> list[Problem]:
     """Each web ACL: within 5,000 WCU, and a request AWS's own API model accepts."""
     problems = []
@@ -273,8 +267,3 @@ def web_acls_valid(config: StackConfig, warnings: list[str], today: date) -> lis
                 )
     return problems
 
-
-import guard.alerts_checks  # noqa: E402
-import guard.ci_checks  # noqa: E402
-import guard.logs_checks  # noqa: E402
-import guard.shield_checks  # noqa: E402, F401

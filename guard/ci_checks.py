@@ -17,7 +17,6 @@ from guard.config.ci import (
     product_trust_policies,
 )
 from guard.config.errors import KeyPath, Problem
-from guard.config.loader import register_cross_check
 from guard.config.stack import StackConfig
 from guard.oidc_trust import TrustError
 
@@ -112,7 +111,6 @@ def _accounts(config: StackConfig) -> list[Problem]:
     return problems
 
 
-@register_cross_check
 def ci_identities(config: StackConfig, warnings: list[str], today: date) -> list[Problem]:
     """Providers present, accounts consistent, and every trust policy buildable."""
     missing = _missing_providers(config)

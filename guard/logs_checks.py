@@ -1,8 +1,8 @@
 """WAF log checks that need more than one field: retention against archiving, the sample digest
 against guard:alerts, the SIEM queue against the stack's region, the bucket against guard:shield.
 
-Registered with :func:`guard.config.loader.register_cross_check` when imported (``guard.checks``
-imports this module), so ``pulumi up`` and ``guard plan`` reject the same input.
+Listed in :data:`guard.cross_checks.CROSS_CHECKS`, so ``pulumi up`` and ``guard plan`` reject
+the same input.
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from __future__ import annotations
 from datetime import date
 
 from guard.config.errors import Problem
-from guard.config.loader import register_cross_check
 from guard.config.logs import (
     CREDENTIAL_HEADERS,
     GLACIER_IR_MIN_DAYS,
@@ -22,7 +21,6 @@ from guard.config.stack import StackConfig
 L = "guard:logs"
 
 
-@register_cross_check
 def logs_settings(config: StackConfig, warnings: list[str], today: date) -> list[Problem]:
     logs = config.logs
     if logs is None:

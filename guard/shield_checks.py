@@ -1,7 +1,7 @@
 """Shield checks that need more than one field: guard:alerts, the endpoints' web ACLs, the account.
 
-Registered with :func:`guard.config.loader.register_cross_check` when imported (``guard.checks``
-imports this module), so ``pulumi up`` and ``guard plan`` reject the same input.
+Listed in :data:`guard.cross_checks.CROSS_CHECKS`, so ``pulumi up`` and ``guard plan`` reject
+the same input.
 """
 
 from __future__ import annotations
@@ -9,7 +9,6 @@ from __future__ import annotations
 from datetime import date
 
 from guard.config.errors import KeyPath, Problem
-from guard.config.loader import register_cross_check
 from guard.config.shield import DEFAULT_ENDPOINT_SHIELD, IAM_ROLE_ARN_RE, EndpointShield
 from guard.config.stack import StackConfig
 from guard.waf_rules import INCLUDED_WCU, MAX_WCU, catalog_complete, web_acls_for
@@ -27,7 +26,6 @@ def endpoint_shield(config: StackConfig, settings: EndpointShield | None) -> End
     return settings or DEFAULT_ENDPOINT_SHIELD
 
 
-@register_cross_check
 def shield_needs_alerts(config: StackConfig, warnings: list[str], today: date) -> list[Problem]:
     if config.shield is None or config.alerts is not None:
         return []
@@ -40,7 +38,6 @@ def shield_needs_alerts(config: StackConfig, warnings: list[str], today: date) -
     ]
 
 
-@register_cross_check
 def endpoint_shield_settings(
     config: StackConfig, warnings: list[str], today: date
 ) -> list[Problem]:
@@ -124,7 +121,6 @@ def endpoint_shield_settings(
     return problems
 
 
-@register_cross_check
 def srt_role_in_account(config: StackConfig, warnings: list[str], today: date) -> list[Problem]:
     access = config.shield.srt_access if config.shield is not None else None
     if access is None or access.role == "create":

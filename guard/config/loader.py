@@ -28,16 +28,9 @@ NAMESPACE = "guard"
 STACK_FILE_KEYS = ("config", "secretsprovider", "encryptedkey", "encryptionsalt", "environment")
 SECRET_PLACEHOLDER = "[secret]"  # noqa: S105 - a marker shown instead of a secret
 
-#: Checks that need more than one field (catalog lookups, overlaps, WCU). Each returns problems
-#: and appends warnings. Registered by the modules that own the knowledge.
+#: A check that needs more than one field (catalog lookups, overlaps, WCU): it returns problems
+#: and appends warnings. guard.cross_checks lists them all.
 CrossCheck = Callable[[StackConfig, list[str], date], list[Problem]]
-_CROSS_CHECKS: list[CrossCheck] = []
-
-
-def register_cross_check(check: CrossCheck) -> CrossCheck:
-    """Add a validation that runs after the typed model is built (used as a decorator)."""
-    _CROSS_CHECKS.append(check)
-    return check
 
 
 @dataclass(frozen=True)
@@ -335,11 +328,11 @@ def _validate(
         config = StackConfig.model_validate(values)
     except ValidationError as err:
         raise ConfigError(source, [_problem_from(e) for e in err.errors()]) from None
-    # Importing here registers the cross checks of every area that has them.
-    import guard.checks  # noqa: F401
+    # Imported here: the checks use the config models this module's package defines.
+    from guard.cross_checks import CROSS_CHECKS
 
     warnings: list[str] = []
-    for check in _CROSS_CHECKS:
+    for check in CROSS_CHECKS:
         problems.extend(check(config, warnings, today))
     if problems:
         raise ConfigError(source, problems)

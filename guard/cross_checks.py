@@ -1,0 +1,27 @@
+"""Every check that needs more than one field of the configuration, in the order they report.
+
+The loader runs these after the typed model is built (:func:`guard.config.load_stack_config`),
+in ``pulumi up`` and ``guard plan`` alike. Each area's module owns its checks; this list is the
+one place that names them all, so a reader finds every check from here and no module registers
+itself into the loader.
+"""
+
+from __future__ import annotations
+
+from guard import alerts_checks, checks, ci_checks, logs_checks, shield_checks
+
+CROSS_CHECKS = (
+    checks.unique_names,
+    checks.arns_match_stack,
+    checks.managed_rules_known,
+    checks.ip_lists,
+    checks.web_acls_valid,
+    alerts_checks.detection_needs_alerts,
+    alerts_checks.alert_channels,
+    alerts_checks.detection_lists,
+    ci_checks.ci_identities,
+    logs_checks.logs_settings,
+    shield_checks.shield_needs_alerts,
+    shield_checks.endpoint_shield_settings,
+    shield_checks.srt_role_in_account,
+)
