@@ -266,4 +266,3 @@ def web_acls_valid(config: StackConfig, warnings: list[str], today: date) -> lis
                     )
                 )
     return problems
-
