@@ -1,5 +1,5 @@
-"""The ``guard`` command: ``guard plan`` (offline plan of a stack), ``guard drill`` and
-``guard bootstrap``."""
+"""The ``guard`` command: ``guard plan`` (offline plan of a stack), ``guard drill``,
+``guard bootstrap`` and ``guard stacks``."""
 
 from __future__ import annotations
 
@@ -85,6 +85,31 @@ def _parser() -> argparse.ArgumentParser:
     )
     bootstrap.add_argument(
         "--endpoint-url", help="send every AWS call to this endpoint (default: AWS's own)"
+    )
+
+    stacks = commands.add_parser(
+        "stacks",
+        help="list the stacks of the stack files in deploy order (what CI plans and deploys)",
+        description=(
+            "List every stacks/Pulumi.<name>.yaml (the directory in $GUARD_STACKS_DIR when set)\n"
+            "in deploy order: guard:pipeline.deploy_order (lower first, default 100), then name.\n"
+            "Each stack comes with its region, account, pipeline roles, state backend and\n"
+            "secrets provider; a stack without guard:pipeline has no roles and no backend.\n"
+            'json prints {"stacks": [...]} (null for what a stack lacks), text one line per stack.'
+        ),
+        epilog=(
+            "exit codes:\n"
+            "  0  listed (an empty list when there are no stack files)\n"
+            "  2  usage error, or a stack file is invalid: its errors go to stderr and nothing\n"
+            "     is listed"
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    stacks.add_argument(
+        "--format",
+        choices=("text", "json"),
+        default="text",
+        help="text (default): one aligned line per stack; json: for CI, byte-stable",
     )
     return parser
 
@@ -211,12 +236,27 @@ def bootstrap_command(args: argparse.Namespace) -> int:
     )
 
 
+def stacks_command(args: argparse.Namespace) -> int:
+    from guard.stacks import StacksError, list_stacks, render_json, render_text
+
+    try:
+        stacks = list_stacks()
+    except StacksError as error:
+        print(error.render(), file=sys.stderr)
+        print("no stacks were listed", file=sys.stderr)
+        return EXIT_CONFIG
+    sys.stdout.write(render_json(stacks) if args.format == "json" else render_text(stacks))
+    return EXIT_OK
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "plan":
         return plan_command(args)
     if args.command == "bootstrap":
         return bootstrap_command(args)
+    if args.command == "stacks":
+        return stacks_command(args)
     return drill_command(args)
 
 

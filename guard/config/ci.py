@@ -274,6 +274,9 @@ class PipelineConfig(StrictModel):
     # GitHub's immutable subject format, as for a product's ci.github.
     owner_id: Annotated[int, Field(gt=0)] | None = None
     repo_id: Annotated[int, Field(gt=0)] | None = None
+    # Where the stack comes in the pipeline's deploys (`guard stacks`): lower deploys first,
+    # equal values by stack name.
+    deploy_order: Annotated[int, Field(ge=0)] = 100
 
     @model_validator(mode="after")
     def _ids_together(self) -> PipelineConfig:

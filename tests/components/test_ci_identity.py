@@ -7,13 +7,17 @@ Actions and CircleCI issue them: the ones that must get in, and the hostile ones
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 import yaml
 
+from guard.cli import main as cli_main
 from guard.config import load_stack_config, load_stack_file
 from guard.oidc_trust import GITHUB_ISSUER_HOST, circleci_issuer_host
 from guard.plan import PlanResult, RecordingMonitor, ResourceRecord, run_program
@@ -343,24 +347,49 @@ def test_pipeline_roles_and_providers_are_protected(example_plan: Plan) -> None:
     assert protected == {"guard-prod-pipeline-preview", "guard-prod-pipeline-deploy"}
 
 
-# --- the workflows name the roles the stack declares -----------------------------------------
+# --- the workflows assume the roles the stack declares ---------------------------------------
 
 
-def workflow_roles(name: str, job: str) -> dict[str, str]:
+def workflow_roles(name: str, job: str) -> str:
+    """The ``guard stacks`` field a workflow's job assumes: ``${{ matrix.<field> }}``."""
     path = ROOT / ".github" / "workflows" / name
     workflow = yaml.safe_load(path.read_text(encoding="utf-8"))
-    return {e["stack"]: e["role"] for e in workflow["jobs"][job]["strategy"]["matrix"]["include"]}
+    (step,) = [
+        s
+        for s in workflow["jobs"][job]["steps"]
+        if str(s.get("uses", "")).startswith("aws-actions/configure-aws-credentials@")
+    ]
+    match = re.fullmatch(r"\$\{\{ matrix\.(\w+) \}\}", step["with"]["role-to-assume"])
+    assert match is not None, step["with"]["role-to-assume"]
+    # The matrix is guard stacks' list, unchanged (tests/ci/test_workflows.py runs the step).
+    assert workflow["jobs"][job]["strategy"]["matrix"] == (
+        "${{ fromJSON(needs.stacks.outputs.matrix) }}"
+    )
+    return match[1]
 
 
-def circleci_roles(workflow: str) -> dict[str, str]:
+def circleci_roles(workflow: str) -> str:
+    """The ``guard stacks`` field a CircleCI job's loop passes to ``assume_role``."""
     config = yaml.safe_load((ROOT / ".circleci" / "config.yml").read_text(encoding="utf-8"))
-    out = {}
-    for item in config["workflows"][workflow]["jobs"]:
-        if isinstance(item, dict):
-            ((job, params),) = item.items()
-            if job == workflow:
-                out[params["stack"]] = params["role"]
-    return out
+    commands = [
+        s["run"]["command"]
+        for s in config["jobs"][workflow]["steps"]
+        if isinstance(s, dict) and "assume_role" in s.get("run", {}).get("command", "")
+    ]
+    (command,) = commands
+    match = re.search(r"\| \[\.name, \.(\w+), \.region, \.backend", command)
+    assert match is not None, command
+    assert "read -r -u 3 stack role region backend" in command
+    assert 'assume_role "$role" "$region" "$stack"' in command
+    return match[1]
+
+
+def listed_stacks() -> list[dict[str, Any]]:
+    """``guard stacks --format json`` on the fixture stacks (tests/conftest.py points at them)."""
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert cli_main(["stacks", "--format", "json"]) == 0
+    return list(json.loads(out.getvalue())["stacks"])
 
 
 @pytest.mark.parametrize(
@@ -375,13 +404,15 @@ def circleci_roles(workflow: str) -> dict[str, str]:
     ids=["preview.yml", "drift.yml", "deploy.yml", "circleci-preview", "circleci-deploy"],
 )
 def test_workflow_role_arns_are_the_stacks(
-    example_plan: Plan, source: Callable[[], dict[str, str]], kind: str
+    example_plan: Plan, source: Callable[[], str], kind: str
 ) -> None:
+    field = source()
+    assumed = {stack["name"]: stack[field] for stack in listed_stacks()}
     declared = {
         stack: example_plan(stack).outputs["ci_roles"]["pipeline"][kind]
         for stack in ("prod", "staging")
     }
-    assert source() == declared
+    assert assumed == declared
 
 
 # --- other configurations --------------------------------------------------------------------
