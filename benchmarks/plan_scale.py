@@ -24,7 +24,8 @@ from typing import Any
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-PROD = ROOT / "stacks" / "Pulumi.prod.yaml"
+# The tests' copy of the prod example: the examples in stacks/ are the user's to replace.
+PROD = ROOT / "tests" / "stacks" / "Pulumi.prod.yaml"
 
 
 def _fresh_arn(arn: str, copy_index: int) -> str:
