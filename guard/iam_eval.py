@@ -243,14 +243,17 @@ def conditions_hold(condition: Mapping[str, Any], context: Mapping[str, list[str
 _IDENTITY_KEYS = {"Sid", "Effect", "Action", "NotAction", "Resource", "NotResource", "Condition"}
 
 
-def identity_statements(policy: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    """The statements of an identity policy, validated against what is modelled here."""
+def policy_statements(policy: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """A policy document's statements, after checking its envelope (version, keys, statements)."""
     if not isinstance(policy, Mapping):
         raise PolicyEvalError("policy must be a JSON object")
     if policy.get("Version") != POLICY_VERSION:
         raise PolicyEvalError(
             f"policy Version must be {POLICY_VERSION!r}, got {policy.get('Version')!r}"
         )
+    extra = set(policy) - {"Version", "Id", "Statement"}
+    if extra:
+        raise PolicyEvalError(f"unexpected policy keys {sorted(extra)}")
     statements = policy.get("Statement")
     if isinstance(statements, Mapping):
         statements = [statements]
@@ -259,6 +262,13 @@ def identity_statements(policy: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     for stmt in statements:
         if not isinstance(stmt, Mapping):
             raise PolicyEvalError(f"statement must be an object, got {stmt!r}")
+    return statements
+
+
+def identity_statements(policy: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The statements of an identity policy, validated against what is modelled here."""
+    statements = policy_statements(policy)
+    for stmt in statements:
         unknown = set(stmt) - _IDENTITY_KEYS
         if unknown:
             raise PolicyEvalError(

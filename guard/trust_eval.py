@@ -39,12 +39,12 @@ from guard.iam_eval import (
     conditions_hold,
     glob_match,
     normalise_context,
+    policy_statements,
     validate_condition,
 )
 from guard.oidc_trust import (
     GITHUB_AUDIENCE,
     GITHUB_ISSUER_HOST,
-    POLICY_VERSION,
     circleci_issuer_host,
 )
 
@@ -89,29 +89,9 @@ _STATEMENT_KEYS = {"Sid", "Effect", "Principal", "Action", "Condition"}
 _UNMODELLED_KEYS = {"NotPrincipal", "NotAction", "Resource", "NotResource"}
 
 
-def _statements(policy: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    if not isinstance(policy, Mapping):
-        raise TrustEvalError("policy must be a JSON object")
-    if policy.get("Version") != POLICY_VERSION:
-        raise TrustEvalError(
-            f"policy Version must be {POLICY_VERSION!r}, got {policy.get('Version')!r}"
-        )
-    extra = set(policy) - {"Version", "Id", "Statement"}
-    if extra:
-        raise TrustEvalError(f"unexpected policy keys {sorted(extra)}")
-    statements = policy.get("Statement")
-    if isinstance(statements, Mapping):
-        statements = [statements]
-    if not isinstance(statements, list) or not statements:
-        raise TrustEvalError("policy needs at least one Statement")
-    return statements
-
-
 def validate_policy(policy: Mapping[str, Any]) -> None:
     """Raise :class:`TrustEvalError` unless every part of ``policy`` is modelled here."""
-    for stmt in _statements(policy):
-        if not isinstance(stmt, Mapping):
-            raise TrustEvalError(f"statement must be an object, got {stmt!r}")
+    for stmt in policy_statements(policy):
         unmodelled = set(stmt) & _UNMODELLED_KEYS
         if unmodelled:
             raise TrustEvalError(f"statement uses {sorted(unmodelled)}, which is not modelled")
@@ -148,7 +128,7 @@ def evaluate(
     validate_policy(policy)
     context = normalise_context(claims)
     allowed = False
-    for stmt in _statements(policy):
+    for stmt in policy_statements(policy):
         applies = (
             _principal_matches(stmt["Principal"], principal_federated)
             and _action_matches(stmt["Action"], action)
