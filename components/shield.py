@@ -181,7 +181,6 @@ class ShieldAdvanced(pulumi.ComponentResource):
         opts_: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("guard:shield:ShieldAdvanced", "shield", None, opts_)
-        self._boundary = boundary
         shield = config.shield
         if shield is None:
             raise ValueError("ShieldAdvanced needs guard:shield")
@@ -268,7 +267,7 @@ class ShieldAdvanced(pulumi.ComponentResource):
                     opts=opts(self, shield_provider, depends_on=protections),
                 )
 
-        drt_association = self._srt_access(config, stack, shield_provider, tags)
+        drt_association = self._srt_access(config, stack, shield_provider, tags, boundary)
         engagement = shield.proactive_engagement
         if engagement is not None:
             aws.shield.ProactiveEngagement(
@@ -303,7 +302,12 @@ class ShieldAdvanced(pulumi.ComponentResource):
         )
 
     def _srt_access(
-        self, config: StackConfig, stack: str, provider: aws.Provider, tags: dict[str, str]
+        self,
+        config: StackConfig,
+        stack: str,
+        provider: aws.Provider,
+        tags: dict[str, str],
+        boundary: PermissionsBoundary,
     ) -> aws.shield.DrtAccessRoleArnAssociation | None:
         """The SRT's role (declared or existing), its association and the log buckets it reads."""
         assert config.shield is not None
@@ -318,7 +322,7 @@ class ShieldAdvanced(pulumi.ComponentResource):
                 description="Lets the Shield Response Team inspect and change WAF and Shield "
                 "settings during a DDoS event (AWSShieldDRTAccessPolicy)",
                 trust=service_trust_policy(DRT_PRINCIPAL),
-                boundary=self._boundary,
+                boundary=boundary,
                 tags=tags,
                 opts_=opts(self, provider),
             )

@@ -26,6 +26,7 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
+from guard.ci_scope import boundary_name
 from guard.config import ConfigError, LoadedConfig, load_stack_config, raw_from_pulumi
 from guard.config.stack import PolicyException
 
@@ -227,8 +228,6 @@ def stack_of(urn: str) -> str:
 
 def is_stack_boundary(resource_type: str, props: Mapping[str, Any], urn: str) -> bool:
     """Whether a resource is this stack's permissions boundary (a limit, not a grant)."""
-    from guard.ci_scope import boundary_name
-
     return resource_type == "aws:iam/policy:Policy" and props.get("name") == boundary_name(
         stack_of(urn)
     )

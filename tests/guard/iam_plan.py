@@ -260,14 +260,18 @@ def _sibling_key(alias: ResourceRecord, plan: PlanResult) -> dict[str, Any]:
     return {"state": key.state, "tags": key.inputs.get("tags") or {}}
 
 
-def _context(record: ResourceRecord, plan: PlanResult, action: str, arn: str) -> dict[str, Any]:
-    """The condition keys IAM would see for ``action`` on ``arn`` (only those it takes)."""
-    scope = PipelineScope.of(plan.loaded.config, plan.stack)
-    context: dict[str, Any] = {"aws:PrincipalArn": scope.deploy_role}
+def _context(
+    record: ResourceRecord, plan: PlanResult, action: str, arn: str, *, own: bool, principal: str
+) -> dict[str, Any]:
+    """The condition keys IAM would see for ``action`` on ``arn`` (only those it takes).
+
+    ``own`` says ``arn`` is the record's own resource, whose tags IAM sees as resource tags.
+    """
+    context: dict[str, Any] = {"aws:PrincipalArn": principal}
     tags = record.inputs.get("tags") or {}
     if record.type == ALIAS and arn.startswith(f"arn:aws:kms:{record.region}:") and ":key/" in arn:
         tags = _sibling_key(record, plan)["tags"]
-    own = arn in _arns(record, plan)[:1] or record.type == ALIAS
+    own = own or record.type == ALIAS
     for key, value in tags.items():
         context[f"aws:RequestTag/{key}"] = value
         if own:
@@ -305,6 +309,7 @@ def requests_for(
         for type_ in grant.serves:
             by_type.setdefault(type_, []).append(grant)
     account = plan.loaded.config.account_id
+    principal = PipelineScope.of(plan.loaded.config, plan.stack).deploy_role
     for record in plan.resources:
         if record.type not in by_type or _pipeline_identity(record, plan.stack):
             continue
@@ -312,7 +317,8 @@ def requests_for(
         for grant in by_type[record.type]:
             for action in grant.actions:
                 if aws.star_only(action):
-                    yield record, Request(action, "*", _context(record, plan, action, "*"))
+                    context = _context(record, plan, action, "*", own=False, principal=principal)
+                    yield record, Request(action, "*", context)
                     continue
                 if action == "iam:CreateServiceLinkedRole":
                     service, name = SERVICE_LINKED[record.type]
@@ -326,7 +332,9 @@ def requests_for(
                         f"involves no resource it accepts: {arns}"
                     )
                 for arn in targets:
-                    yield record, Request(action, arn, _context(record, plan, action, arn))
+                    own = arn in arns[:1]
+                    context = _context(record, plan, action, arn, own=own, principal=principal)
+                    yield record, Request(action, arn, context)
 
 
 def may(plan: PlanResult, role: str, action: str, resource: str = "*", **context: Any) -> bool:
