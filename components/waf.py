@@ -10,8 +10,8 @@ import pulumi_aws as aws
 
 from components.providers import Providers, opts
 from components.tags import guard_tags
-from guard.config.products import Product
-from guard.waf_rules import WebAclSpec, web_acls_for
+from guard.config.products import Endpoint, Product
+from guard.waf_rules import PROFILE_TAG, WebAclSpec, web_acls_for
 
 
 def _rule_json(spec: WebAclSpec, arns: Mapping[str, str]) -> str:
@@ -36,15 +36,15 @@ def _rule_json_input(spec: WebAclSpec, arns: Mapping[str, pulumi.Output[str]]) -
 
 
 class ProductWaf(pulumi.ComponentResource):
-    """The web ACLs protecting one product.
+    """The web ACLs protecting one product: one per WAF setting (``waf`` or a profile) and scope.
 
     ALBs are associated here. A CloudFront distribution names its web ACL in its own
     configuration (WAF's association API does not cover CloudFront), so the CloudFront web ACL
     ARN is an output for the distribution's owner to consume.
     """
 
-    web_acl_arns: dict[str, pulumi.Output[str]]
-    web_acls: dict[str, aws.wafv2.WebAcl]
+    specs: list[WebAclSpec]
+    web_acls: dict[str, aws.wafv2.WebAcl]  # by web ACL name
 
     def __init__(
         self,
@@ -55,11 +55,15 @@ class ProductWaf(pulumi.ComponentResource):
         opts_: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("guard:waf:ProductWaf", product.name, None, opts_)
-        tags = guard_tags(stack, product.name, product.owner)
-        self.web_acl_arns = {}
+        self.product = product
+        self.specs = web_acls_for(product, stack)
         self.web_acls = {}
-        for spec in web_acls_for(product, stack):
+        for spec in self.specs:
+            tags = guard_tags(stack, product.name, product.owner)
+            if spec.profile is not None:
+                tags[PROFILE_TAG] = spec.profile
             provider = providers.regional if spec.scope == "REGIONAL" else providers.us_east_1
+            owner = product.name if spec.profile is None else f"{product.name}/{spec.profile}"
             ip_sets = {
                 ip_set.key: aws.wafv2.IpSet(
                     ip_set.name,
@@ -67,7 +71,7 @@ class ProductWaf(pulumi.ComponentResource):
                     scope=spec.scope,
                     ip_address_version=ip_set.ip_version,
                     addresses=list(ip_set.addresses),
-                    description=f"guard {ip_set.list_kind}list for {product.name} ({ip_set.ip_version})",
+                    description=f"guard {ip_set.list_kind}list for {owner} ({ip_set.ip_version})",
                     tags=tags,
                     opts=opts(self, provider),
                 )
@@ -78,8 +82,8 @@ class ProductWaf(pulumi.ComponentResource):
                 spec.name,
                 name=spec.name,
                 scope=spec.scope,
-                description=f"guard: {product.name} ({spec.wcu} WCU)",
-                default_action={"allow": {}},
+                description=f"guard: {owner} ({spec.wcu} WCU)",
+                default_action={"block": {}} if spec.default_action == "block" else {"allow": {}},
                 rule_json=_rule_json_input(spec, referenced),
                 visibility_config={
                     "cloudwatch_metrics_enabled": True,
@@ -89,10 +93,11 @@ class ProductWaf(pulumi.ComponentResource):
                 tags=tags,
                 opts=opts(self, provider),
             )
-            self.web_acls[spec.scope] = web_acl
-            self.web_acl_arns[spec.scope] = web_acl.arn
+            self.web_acls[spec.name] = web_acl
             if spec.scope == "REGIONAL":
                 for endpoint in product.endpoints_of("alb"):
+                    if endpoint.name not in spec.endpoints:
+                        continue
                     aws.wafv2.WebAclAssociation(
                         f"{product.name}-{endpoint.name}",
                         resource_arn=endpoint.arn,
@@ -100,3 +105,23 @@ class ProductWaf(pulumi.ComponentResource):
                         opts=opts(self, provider),
                     )
         self.register_outputs({"web_acl_arns": self.web_acl_arns})
+
+    @property
+    def web_acl_arns(self) -> dict[str, pulumi.Output[str]]:
+        """Each web ACL's ARN by ``regional``/``cloudfront`` for the product's ``waf`` and
+        ``<profile>/regional``/``<profile>/cloudfront`` for a profile (the stack's output)."""
+        return {
+            (
+                spec.scope.lower()
+                if spec.profile is None
+                else f"{spec.profile}/{spec.scope.lower()}"
+            ): (self.web_acls[spec.name].arn)
+            for spec in self.specs
+        }
+
+    def web_acl_for(self, endpoint: Endpoint) -> aws.wafv2.WebAcl:
+        """The web ACL that protects an endpoint of this product."""
+        for spec in self.specs:
+            if spec.scope == endpoint.scope and endpoint.name in spec.endpoints:
+                return self.web_acls[spec.name]
+        raise KeyError(f"{self.product.name}/{endpoint.name} has no web ACL")

@@ -34,7 +34,7 @@ from components.routes import AlertRoutes
 from components.tags import guard_tags
 from guard.config.logs import LogsConfig
 from guard.config.stack import StackConfig
-from guard.waf_rules import Scope, web_acl_name
+from guard.waf_rules import Scope
 
 #: WAF delivers only to a Firehose stream (or log group, or bucket) whose name starts so.
 STREAM_PREFIX = "aws-waf-logs-"
@@ -114,14 +114,13 @@ def logged_web_acls(
     """Every web ACL of the stack; a CloudFront one lives (and logs) in us-east-1."""
     found = []
     for entry in products:
-        for scope_name, web_acl in entry.waf.web_acls.items():
-            scope: Scope = "CLOUDFRONT" if scope_name == "CLOUDFRONT" else "REGIONAL"
+        for spec in entry.waf.specs:
             found.append(
                 LoggedWebAcl(
-                    name=web_acl_name(stack, entry.product.name, scope),
-                    scope=scope,
-                    region=GLOBAL_REGION if scope == "CLOUDFRONT" else stack_region,
-                    web_acl=web_acl,
+                    name=spec.name,
+                    scope=spec.scope,
+                    region=GLOBAL_REGION if spec.scope == "CLOUDFRONT" else stack_region,
+                    web_acl=entry.waf.web_acls[spec.name],
                 )
             )
     return found

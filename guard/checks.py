@@ -10,12 +10,31 @@ from typing import Any
 
 from guard.aws_model import request_errors
 from guard.config.errors import KeyPath, Problem
-from guard.config.products import ALB_ARN_RE, CLOUDFRONT_ARN_RE, WAF_RULE_GROUP_ARN_RE
+from guard.config.products import (
+    ALB_ARN_RE,
+    CLOUDFRONT_ARN_RE,
+    WAF_RULE_GROUP_ARN_RE,
+    Product,
+    WafConfig,
+)
 from guard.config.stack import StackConfig
+from guard.suggest import did_you_mean
 from guard.waf_catalog import load_catalog
 from guard.waf_rules import INCLUDED_WCU, MAX_WCU, WebAclSpec, catalog_complete, web_acls_for
 
 P = "guard:products"
+
+
+def wafs_of(product: Product, base: KeyPath) -> list[tuple[str | None, WafConfig, KeyPath]]:
+    """Each WAF setting of a product with its key path: ``waf``, then ``waf_profiles.<name>``."""
+    return [
+        (name, waf, (*base, "waf") if name is None else (*base, "waf_profiles", name))
+        for name, waf in product.all_wafs()
+    ]
+
+
+def _where(product: Product, profile: str | None) -> str:
+    return product.name if profile is None else f"{product.name}/{profile}"
 
 
 def _duplicates(names: Iterable[str], base: KeyPath, field: str, what: str) -> list[Problem]:
@@ -38,25 +57,42 @@ def unique_names(config: StackConfig, warnings: list[str], today: date) -> list[
         problems += _duplicates(
             (e.name for e in product.endpoints), (*base, "endpoints"), "name", "endpoint name"
         )
-        problems += _duplicates(
-            (r.name for r in product.waf.rate_limits),
-            (*base, "waf", "rate_limits"),
-            "name",
-            "rate limit name",
-        )
-        problems += _duplicates(
-            (m.key for m in product.waf.managed_rules),
-            (*base, "waf", "managed_rules"),
-            "name",
-            "managed rule group",
-        )
-        problems += _duplicates(
-            (g.name for g in product.waf.external_rule_groups),
-            (*base, "waf", "external_rule_groups"),
-            "name",
-            "external rule group name",
-        )
+        for _, waf, waf_path in wafs_of(product, base):
+            problems += _duplicates(
+                (r.name for r in waf.rate_limits),
+                (*waf_path, "rate_limits"),
+                "name",
+                "rate limit name",
+            )
+            problems += _duplicates(
+                (m.key for m in waf.managed_rules),
+                (*waf_path, "managed_rules"),
+                "name",
+                "managed rule group",
+            )
+            problems += _duplicates(
+                (g.name for g in waf.external_rule_groups),
+                (*waf_path, "external_rule_groups"),
+                "name",
+                "external rule group name",
+            )
         for j, endpoint in enumerate(product.endpoints):
+            if (
+                endpoint.waf_profile is not None
+                and endpoint.waf_profile not in product.waf_profiles
+            ):
+                declared = (
+                    ", ".join(product.waf_profiles) or "none (add waf_profiles to the product)"
+                )
+                problems.append(
+                    Problem(
+                        (*base, "endpoints", j, "waf_profile"),
+                        f"no such WAF profile in product {product.name}"
+                        f"{did_you_mean(endpoint.waf_profile, product.waf_profiles)}; "
+                        f"its profiles: {declared}",
+                        endpoint.waf_profile,
+                    )
+                )
             path = (*base, "endpoints", j, "arn")
             if endpoint.arn in arn_owner:
                 problems.append(
@@ -68,6 +104,40 @@ def unique_names(config: StackConfig, warnings: list[str], today: date) -> list[
                     )
                 )
             arn_owner.setdefault(endpoint.arn, path)
+        used = {e.waf_profile for e in product.endpoints}
+        for profile in product.waf_profiles:
+            if profile not in used:
+                warnings.append(
+                    f"{product.name}: WAF profile {profile} is used by no endpoint, so it has no "
+                    "web ACL; set endpoints[].waf_profile or remove it"
+                )
+    problems += _web_acl_names(config)
+    return problems
+
+
+def _web_acl_names(config: StackConfig) -> list[Problem]:
+    """Web ACL names are unique in the stack (product shop-static and shop's profile static
+    would both be guard-<stack>-shop-static-alb)."""
+    problems = []
+    owner: dict[str, str] = {}
+    for i, product in enumerate(config.products):
+        if not catalog_complete(product):
+            continue
+        for spec in web_acls_for(product, "stack"):
+            where = _where(product, spec.profile)
+            if spec.name in owner and owner[spec.name] != where:
+                path: KeyPath = (
+                    (P, i, "name") if spec.profile is None else (P, i, "waf_profiles", spec.profile)
+                )
+                problems.append(
+                    Problem(
+                        path,
+                        f"its web ACL would be named like {owner[spec.name]}'s "
+                        f"({spec.name.replace('guard-stack-', 'guard-<stack>-')}); rename the "
+                        "product or the profile",
+                    )
+                )
+            owner.setdefault(spec.name, where)
     return problems
 
 
@@ -99,105 +169,150 @@ def arns_match_stack(config: StackConfig, warnings: list[str], today: date) -> l
                         endpoint.arn,
                     )
                 )
-        for k, group in enumerate(product.waf.external_rule_groups):
-            rg_path: KeyPath = (P, i, "waf", "external_rule_groups", k, "arn")
-            m = WAF_RULE_GROUP_ARN_RE.match(group.arn)
-            assert m is not None
-            wanted = "alb" if group.scope == "REGIONAL" else "cloudfront"
-            if not product.endpoints_of(wanted):
-                problems.append(
-                    Problem(
-                        rg_path,
-                        f"a {group.scope} rule group, but the product has no {wanted} endpoint",
-                        group.arn,
-                    )
+        for profile, waf, waf_path in wafs_of(product, (P, i)):
+            problems += _external_groups(config, product, profile, waf, waf_path)
+    return problems
+
+
+def _external_groups(
+    config: StackConfig, product: Product, profile: str | None, waf: WafConfig, waf_path: KeyPath
+) -> list[Problem]:
+    problems = []
+    for k, group in enumerate(waf.external_rule_groups):
+        rg_path: KeyPath = (*waf_path, "external_rule_groups", k, "arn")
+        m = WAF_RULE_GROUP_ARN_RE.match(group.arn)
+        assert m is not None
+        wanted = "alb" if group.scope == "REGIONAL" else "cloudfront"
+        if not any(e.waf_profile == profile for e in product.endpoints_of(wanted)):
+            problems.append(
+                Problem(
+                    rg_path,
+                    f"a {group.scope} rule group, but {_where(product, profile)} protects "
+                    f"no {wanted} endpoint",
+                    group.arn,
                 )
-            if group.scope == "REGIONAL" and m["region"] != config.region:
-                problems.append(
-                    Problem(rg_path, f"rule group region must be {config.region}", group.arn)
-                )
-            if group.scope == "CLOUDFRONT" and m["region"] != "us-east-1":
-                problems.append(
-                    Problem(rg_path, "CloudFront rule groups live in us-east-1", group.arn)
-                )
+            )
+        if group.scope == "REGIONAL" and m["region"] != config.region:
+            problems.append(
+                Problem(rg_path, f"rule group region must be {config.region}", group.arn)
+            )
+        if group.scope == "CLOUDFRONT" and m["region"] != "us-east-1":
+            problems.append(Problem(rg_path, "CloudFront rule groups live in us-east-1", group.arn))
     return problems
 
 
 def managed_rules_known(config: StackConfig, warnings: list[str], today: date) -> list[Problem]:
+    """Every group alias and rule name is in the catalog (rule names in any case, or as the
+    label spelling the plan and WAF logs show), with "did you mean" for near misses."""
     catalog = load_catalog()
     problems = []
     for i, product in enumerate(config.products):
-        for j, ref in enumerate(product.waf.managed_rules):
-            base: KeyPath = (P, i, "waf", "managed_rules", j)
-            if ref.name is None:
-                continue
-            group = catalog.get(ref.name)
-            if group is None:
-                problems.append(
-                    Problem(
-                        (*base, "name"),
-                        f"unknown managed rule group alias; allowed: {', '.join(catalog)}",
-                        ref.name,
-                    )
-                )
-                continue
-            known = ", ".join(group.rule_names)
-            for k, rule in enumerate(ref.count_rules):
-                if group.rule(rule) is None:
+        for profile, waf, waf_path in wafs_of(product, (P, i)):
+            for j, ref in enumerate(waf.managed_rules):
+                base: KeyPath = (*waf_path, "managed_rules", j)
+                if ref.name is None:
+                    continue
+                group = catalog.get(ref.name)
+                if group is None:
                     problems.append(
                         Problem(
-                            (*base, "count_rules", k),
-                            f"{group.name} has no such rule; its rules: {known}",
-                            rule,
+                            (*base, "name"),
+                            f"unknown managed rule group alias{did_you_mean(ref.name, catalog)}; "
+                            f"allowed: {', '.join(catalog)}",
+                            ref.name,
                         )
                     )
-            for k, exclusion in enumerate(ref.exclusions):
-                for n, rule in enumerate(exclusion.rules):
-                    if group.rule(rule) is None:
+                    continue
+                named = [
+                    ((*base, "count_rules", k), rule) for k, rule in enumerate(ref.count_rules)
+                ] + [
+                    ((*base, "exclusions", k, "rules", n), rule)
+                    for k, exclusion in enumerate(ref.exclusions)
+                    for n, rule in enumerate(exclusion.rules)
+                ]
+                for path, rule in named:
+                    if group.lookup(rule) is None:
+                        close = group.suggest(rule)
+                        hint = f" (did you mean {' or '.join(close)}?)" if close else ""
                         problems.append(
                             Problem(
-                                (*base, "exclusions", k, "rules", n),
-                                f"{group.name} has no such rule; its rules: {known}",
+                                path,
+                                f"{group.name} has no such rule{hint}; its rules: "
+                                f"{', '.join(group.rule_names)}",
                                 rule,
                             )
                         )
-            if (ref.count_rules or ref.exclusions) and ref.mode == "count":
-                warnings.append(
-                    f"{product.name}: managed group {ref.name} is in count mode; its count_rules "
-                    "and exclusions change nothing until it blocks"
-                )
+                if (ref.count_rules or ref.exclusions) and ref.mode == "count":
+                    warnings.append(
+                        f"{_where(product, profile)}: managed group {ref.name} is in count mode; "
+                        "its count_rules and exclusions change nothing until it blocks"
+                    )
     return problems
 
 
 def ip_lists(config: StackConfig, warnings: list[str], today: date) -> list[Problem]:
     problems = []
     for i, product in enumerate(config.products):
-        waf = product.waf
-        for list_name, entries in (
-            ("ip_blocklist", waf.ip_blocklist),
-            ("ip_allowlist", waf.ip_allowlist),
-        ):
-            problems += _duplicates(
-                (e.cidr for e in entries), (P, i, "waf", list_name), "cidr", "CIDR"
-            )
-            for entry in entries:
-                if entry.expires is not None and entry.expires < today:
-                    warnings.append(
-                        f"{product.name}: {list_name} entry {entry.cidr} expired on "
-                        f"{entry.expires.isoformat()} ({entry.reason}); remove it or extend it"
-                    )
-        for j, blocked in enumerate(waf.ip_blocklist):
-            for allowed in waf.ip_allowlist:
-                a, b = blocked.network, allowed.network
-                if a.version == b.version and a.overlaps(b):
-                    problems.append(
-                        Problem(
-                            (P, i, "waf", "ip_blocklist", j, "cidr"),
-                            f"overlaps the allowlist entry {allowed.cidr} ({allowed.reason}); an IP "
-                            "cannot be both allowed and blocked",
-                            blocked.cidr,
+        for profile, waf, waf_path in wafs_of(product, (P, i)):
+            where = _where(product, profile)
+            for list_name, entries in (
+                ("ip_blocklist", waf.ip_blocklist),
+                ("ip_allowlist", waf.ip_allowlist),
+            ):
+                problems += _duplicates(
+                    (e.cidr for e in entries), (*waf_path, list_name), "cidr", "CIDR"
+                )
+                for entry in entries:
+                    if entry.expires is not None and entry.expires < today:
+                        warnings.append(
+                            f"{where}: {list_name} entry {entry.cidr} expired on "
+                            f"{entry.expires.isoformat()} ({entry.reason}); remove it or extend it"
                         )
+            for j, blocked in enumerate(waf.ip_blocklist):
+                for allowed in waf.ip_allowlist:
+                    a, b = blocked.network, allowed.network
+                    if a.version == b.version and a.overlaps(b):
+                        problems.append(
+                            Problem(
+                                (*waf_path, "ip_blocklist", j, "cidr"),
+                                f"overlaps the allowlist entry {allowed.cidr} ({allowed.reason}); "
+                                "an IP cannot be both allowed and blocked",
+                                blocked.cidr,
+                            )
+                        )
+    return problems
+
+
+def default_actions(config: StackConfig, warnings: list[str], today: date) -> list[Problem]:
+    """An allowlist-only web ACL (``default_action: block``) has an allowlist, and says when its
+    other rules or its count mode change nothing."""
+    problems = []
+    for i, product in enumerate(config.products):
+        for profile, waf, waf_path in wafs_of(product, (P, i)):
+            if waf.default_action != "block":
+                continue
+            where = _where(product, profile)
+            if not waf.ip_allowlist:
+                problems.append(
+                    Problem(
+                        (*waf_path, "ip_allowlist"),
+                        "default_action: block lets through only what the allowlist matches; "
+                        "with no entries the web ACL blocks every request. Add the office and "
+                        "VPN CIDRs, or use default_action: allow",
                     )
+                )
+            if waf.mode == "count":
+                warnings.append(
+                    f"{where}: mode count does not count the default action; an allowlist-only "
+                    "web ACL still blocks every request outside the allowlist"
+                )
+            others = len(waf.managed_rules) + len(waf.rate_limits) + len(waf.external_rule_groups)
+            if others:
+                warnings.append(
+                    f"{where}: in an allowlist-only web ACL the {others} managed group(s), rate "
+                    "limit(s) and external group(s) only see requests outside the allowlist, "
+                    "which the default action blocks anyway"
+                )
     return problems
 
 
@@ -211,7 +326,7 @@ def create_web_acl_request(spec: WebAclSpec, region: str, account_id: str) -> di
     return {
         "Name": spec.name,
         "Scope": spec.scope,
-        "DefaultAction": {"Allow": {}},
+        "DefaultAction": {spec.default_action.capitalize(): {}},
         "Description": f"guard: {spec.product}",
         "Rules": spec.rules(arns),
         "VisibilityConfig": {
@@ -243,7 +358,9 @@ def web_acls_valid(config: StackConfig, warnings: list[str], today: date) -> lis
         if not catalog_complete(product):
             continue  # managed_rules_known has reported it; the web ACL cannot be built
         for spec in web_acls_for(product, "stack"):
-            path: KeyPath = (P, i, "waf")
+            path: KeyPath = (
+                (P, i, "waf") if spec.profile is None else (P, i, "waf_profiles", spec.profile)
+            )
             if spec.wcu > MAX_WCU:
                 problems.append(
                     Problem(
@@ -254,7 +371,7 @@ def web_acls_valid(config: StackConfig, warnings: list[str], today: date) -> lis
                 )
             elif spec.wcu > INCLUDED_WCU:
                 warnings.append(
-                    f"{product.name}: the {spec.scope} web ACL uses {spec.wcu} WCU, over the "
+                    f"{_where(product, spec.profile)}: the {spec.scope} web ACL uses {spec.wcu} WCU, over the "
                     f"{INCLUDED_WCU} included in the base price; every 500 more cost extra"
                 )
             request = create_web_acl_request(spec, config.region, config.account_id)

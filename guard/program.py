@@ -72,20 +72,14 @@ def build_stack(loaded: LoadedConfig) -> None:
         )
         pulumi.export("ci_roles", identity.role_arns)
 
-    pulumi.export(
-        "web_acl_arns",
-        {
-            p.product.name: {scope.lower(): arn for scope, arn in p.waf.web_acl_arns.items()}
-            for p in products
-        },
-    )
+    pulumi.export("web_acl_arns", {p.product.name: p.waf.web_acl_arns for p in products})
     # The CloudFront hand-off: each distribution's owner sets this ARN as the distribution's web ACL.
     pulumi.export(
         "cloudfront_web_acls",
         {
             f"{p.product.name}/{e.name}": {
                 "distribution": e.arn,
-                "web_acl_arn": p.waf.web_acl_arns["CLOUDFRONT"],
+                "web_acl_arn": p.waf.web_acl_for(e).arn,
             }
             for p in products
             for e in p.product.endpoints_of("cloudfront")

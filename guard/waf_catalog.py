@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from guard.suggest import close_matches
+
 __all__ = [
     "DEFAULT_PATH",
     "LABEL_PREFIX",
@@ -91,6 +93,27 @@ class ManagedGroup:
             if rule.name == name:
                 return rule
         return None
+
+    def lookup(self, name: str) -> ManagedRule | None:
+        """The rule a user means: its exact name, the same name in another case, or its label
+        (``CrossSiteScripting_QueryArguments``, the spelling WAF logs and the plan show), whole
+        or as its last segment. None when nothing matches."""
+        exact = self.rule(name)
+        if exact is not None:
+            return exact
+        wanted = name.casefold()
+        for rule in self.rules:
+            if wanted in (rule.name.casefold(), rule.label.casefold()):
+                return rule
+            if wanted == rule.label.rsplit(":", 1)[-1].casefold():
+                return rule
+        return None
+
+    def suggest(self, name: str) -> list[str]:
+        """Rule names close to a misspelt one, best first (for "did you mean")."""
+        by_label = {r.label.rsplit(":", 1)[-1]: r.name for r in self.rules}
+        found = close_matches(name, [*self.rule_names, *by_label])
+        return list(dict.fromkeys(by_label.get(f, f) for f in found))
 
     @property
     def rule_names(self) -> tuple[str, ...]:

@@ -12,10 +12,12 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from guard.config.products import (
+    FLOOR_GROUPS,
     ExternalRuleGroup,
     ManagedRuleGroupRef,
     Product,
     RateLimit,
+    WafConfig,
 )
 from guard.waf_catalog import load_catalog
 
@@ -27,6 +29,8 @@ MAX_WCU = 5000
 INCLUDED_WCU = 1500
 IP_VERSIONS = ("IPV4", "IPV6")
 SCOPE_SUFFIX: Mapping[Scope, str] = {"REGIONAL": "alb", "CLOUDFRONT": "cf"}
+#: The tag naming the WAF profile of a profile's web ACL and IP sets (absent for ``waf``).
+PROFILE_TAG = "waf-profile"
 
 
 @dataclass(frozen=True)
@@ -42,12 +46,16 @@ class IpSetSpec:
 
 @dataclass(frozen=True)
 class WebAclSpec:
-    """Everything needed to declare one product's web ACL in one scope, as plain data."""
+    """Everything needed to declare one web ACL (a product's ``waf`` or one of its profiles, in
+    one scope) as plain data."""
 
     product: str
+    profile: str | None  # None: the product's own ``waf``
     scope: Scope
     name: str
     metric_name: str
+    default_action: Literal["allow", "block"]
+    endpoints: tuple[str, ...]  # the names of the endpoints it protects
     ip_sets: tuple[IpSetSpec, ...]
     rules_template: tuple[Rule, ...]  # IP set ARNs are "{ipset:<key>}" placeholders
     wcu: int
@@ -113,11 +121,11 @@ def managed_rule_name(ref: ManagedRuleGroupRef) -> str:
     return f"mkt-{_slug(str(ref.vendor))}-{_slug(str(ref.group))}"[:128]
 
 
-def _ip_sets(product: Product, acl_name: str) -> list[IpSetSpec]:
+def _ip_sets(waf: WafConfig, acl_name: str) -> list[IpSetSpec]:
     sets = []
     for list_kind, entries in (
-        ("allow", product.waf.ip_allowlist),
-        ("block", product.waf.ip_blocklist),
+        ("allow", waf.ip_allowlist),
+        ("block", waf.ip_blocklist),
     ):
         for version in IP_VERSIONS:
             wanted = 4 if version == "IPV4" else 6
@@ -134,11 +142,13 @@ def _ip_rules(ip_sets: Sequence[IpSetSpec], counting: bool, metric_prefix: str) 
     for ip_set in ip_sets:
         if not ip_set.addresses:
             continue  # declared anyway, so the first entry later updates it in place
-        action = "allow" if ip_set.list_kind == "allow" else "block"
+        # An allow rule never counts: it is what lets the allowlist through (and, in an
+        # allowlist-only ACL, the only thing that does), in a staged rollout as after it.
+        action = {"Allow": {}} if ip_set.list_kind == "allow" else _action("block", counting)
         rules.append(
             {
                 "Name": ip_set.key,
-                "Action": _action(action, counting),
+                "Action": action,
                 "Statement": {"IPSetReferenceStatement": {"ARN": placeholder(ip_set.key)}},
                 "VisibilityConfig": _visibility(f"{metric_prefix}-{ip_set.key}"),
             }
@@ -168,6 +178,28 @@ def rate_limit_rule(limit: RateLimit, counting: bool, metric_prefix: str) -> Rul
     }
 
 
+def _canonical(ref: ManagedRuleGroupRef, names: Sequence[str]) -> list[str]:
+    """Rule names as AWS spells them (users may write a label's spelling or another case)."""
+    if ref.name is None:
+        return list(names)
+    group = load_catalog()[ref.name]
+    found = [group.lookup(name) for name in names]
+    return [
+        rule.name if rule is not None else name for rule, name in zip(found, names, strict=True)
+    ]
+
+
+def keeps_blocking(ref: ManagedRuleGroupRef) -> bool:
+    """Whether the group is part of the floor that a product or profile in count mode keeps
+    blocking (its own ``mode: count`` still counts it, which the policies then report)."""
+    return ref.name in FLOOR_GROUPS
+
+
+def group_counts(ref: ManagedRuleGroupRef, counting: bool) -> bool:
+    """Whether a managed group only counts: its own mode, or the product's unless it is floor."""
+    return ref.mode == "count" or (counting and not keeps_blocking(ref))
+
+
 def managed_group_rule(ref: ManagedRuleGroupRef, counting: bool, metric_prefix: str) -> Rule:
     """A managed rule group; excluded and count_rules rules are overridden to count inside it."""
     if ref.name is not None:
@@ -178,7 +210,11 @@ def managed_group_rule(ref: ManagedRuleGroupRef, counting: bool, metric_prefix: 
     statement: dict[str, Any] = {"VendorName": vendor, "Name": group_name}
     if ref.version:
         statement["Version"] = ref.version
-    counted = list(dict.fromkeys([*ref.count_rules, *(r for e in ref.exclusions for r in e.rules)]))
+    counted = list(
+        dict.fromkeys(
+            _canonical(ref, [*ref.count_rules, *(r for e in ref.exclusions for r in e.rules)])
+        )
+    )
     if counted:
         statement["RuleActionOverrides"] = [
             {"Name": rule, "ActionToUse": {"Count": {}}} for rule in counted
@@ -186,10 +222,9 @@ def managed_group_rule(ref: ManagedRuleGroupRef, counting: bool, metric_prefix: 
     if config:
         statement["ManagedRuleGroupConfigs"] = [dict(config)]
     name = managed_rule_name(ref)
-    group_counts = counting or ref.mode == "count"
     return {
         "Name": name,
-        "OverrideAction": {"Count": {}} if group_counts else {"None": {}},
+        "OverrideAction": {"Count": {}} if group_counts(ref, counting) else {"None": {}},
         "Statement": {"ManagedRuleGroupStatement": statement},
         "VisibilityConfig": _visibility(f"{metric_prefix}-{name}"),
     }
@@ -204,14 +239,14 @@ def exclusion_rules(ref: ManagedRuleGroupRef, counting: bool, metric_prefix: str
     for index, exclusion in enumerate(ref.exclusions):
         labels = []
         for rule_name in exclusion.rules:
-            managed = group.rule(rule_name)
+            managed = group.lookup(rule_name)
             assert managed is not None, "validated against the catalog before building"
             labels.append({"LabelMatchStatement": {"Scope": "LABEL", "Key": managed.label}})
         name = f"aws-{ref.name}-exclusion-{index}"
         rules.append(
             {
                 "Name": name,
-                "Action": _action("block", counting or ref.mode == "count"),
+                "Action": _action("block", group_counts(ref, counting)),
                 "Statement": {
                     "AndStatement": {
                         "Statements": [
@@ -240,26 +275,33 @@ def external_group_rule(group: ExternalRuleGroup, counting: bool, metric_prefix:
     }
 
 
-def web_acl_name(stack: str, product: str, scope: Scope) -> str:
-    return f"guard-{stack}-{product}-{SCOPE_SUFFIX[scope]}"
+def web_acl_name(stack: str, product: str, scope: Scope, profile: str | None = None) -> str:
+    """``guard-<stack>-<product>[-<profile>]-alb|cf``: products without profiles keep the names
+    they always had, so adding profiles never replaces an existing web ACL."""
+    middle = product if profile is None else f"{product}-{profile}"
+    return f"guard-{stack}-{middle}-{SCOPE_SUFFIX[scope]}"
 
 
-def build_web_acl(product: Product, scope: Scope, stack: str) -> WebAclSpec:
-    """The web ACL of one product in one scope: allowlist, blocklist, rate limits, managed groups,
-    external groups, then exclusion rules, numbered in that order."""
-    name = web_acl_name(stack, product.name, scope)
-    counting = product.waf.mode == "count"
-    prefix = f"{product.name}-{SCOPE_SUFFIX[scope]}"
-    ip_sets = _ip_sets(product, name)
-    managed = product.waf.managed_rules
+def build_web_acl(
+    product: Product, scope: Scope, stack: str, profile: str | None = None
+) -> WebAclSpec:
+    """The web ACL of one product's ``waf`` (or profile) in one scope: allowlist, blocklist, rate
+    limits, managed groups, external groups, then exclusion rules, numbered in that order."""
+    waf = product.waf_of(profile)
+    name = web_acl_name(stack, product.name, scope, profile)
+    counting = waf.mode == "count"
+    middle = product.name if profile is None else f"{product.name}-{profile}"
+    prefix = f"{middle}-{SCOPE_SUFFIX[scope]}"
+    ip_sets = _ip_sets(waf, name)
+    managed = waf.managed_rules
     rules: list[Rule] = [
         *_ip_rules([s for s in ip_sets if s.list_kind == "allow"], counting, prefix),
         *_ip_rules([s for s in ip_sets if s.list_kind == "block"], counting, prefix),
-        *(rate_limit_rule(r, counting, prefix) for r in product.waf.rate_limits),
+        *(rate_limit_rule(r, counting, prefix) for r in waf.rate_limits),
         *(managed_group_rule(m, counting, prefix) for m in managed),
         *(
             external_group_rule(g, counting, prefix)
-            for g in product.waf.external_rule_groups
+            for g in waf.external_rule_groups
             if g.scope == scope
         ),
         *(rule for m in managed for rule in exclusion_rules(m, counting, prefix)),
@@ -267,31 +309,60 @@ def build_web_acl(product: Product, scope: Scope, stack: str) -> WebAclSpec:
     for priority, rule in enumerate(rules):
         # Gaps of 10 leave room for a tuning service to slot rules in without renumbering ours.
         rule["Priority"] = priority * 10
-    wcu = sum(rule_wcu(rule, product) for rule in rules)
-    return WebAclSpec(product.name, scope, name, prefix, tuple(ip_sets), tuple(rules), wcu)
+    wcu = sum(rule_wcu(rule, waf) for rule in rules)
+    kind = "alb" if scope == "REGIONAL" else "cloudfront"
+    endpoints = tuple(e.name for e in product.endpoints_of(kind) if e.waf_profile == profile)
+    return WebAclSpec(
+        product.name,
+        profile,
+        scope,
+        name,
+        prefix,
+        waf.default_action,
+        endpoints,
+        tuple(ip_sets),
+        tuple(rules),
+        wcu,
+    )
 
 
 def catalog_complete(product: Product) -> bool:
     """Whether every alias and rule name the product uses is in the catalog (else it cannot be built)."""
     catalog = load_catalog()
-    for ref in product.waf.managed_rules:
-        if ref.name is None:
-            continue
-        group = catalog.get(ref.name)
-        named = [*ref.count_rules, *(r for e in ref.exclusions for r in e.rules)]
-        if group is None or any(group.rule(rule) is None for rule in named):
-            return False
+    for _, waf in product.all_wafs():
+        for ref in waf.managed_rules:
+            if ref.name is None:
+                continue
+            group = catalog.get(ref.name)
+            named = [*ref.count_rules, *(r for e in ref.exclusions for r in e.rules)]
+            if group is None or any(group.lookup(rule) is None for rule in named):
+                return False
     return True
 
 
 def web_acls_for(product: Product, stack: str) -> list[WebAclSpec]:
-    """One web ACL per scope the product has endpoints in (REGIONAL before CLOUDFRONT)."""
-    scopes: list[Scope] = []
-    if product.endpoints_of("alb"):
-        scopes.append("REGIONAL")
-    if product.endpoints_of("cloudfront"):
-        scopes.append("CLOUDFRONT")
-    return [build_web_acl(product, scope, stack) for scope in scopes]
+    """One web ACL per WAF setting (``waf``, then each profile) and scope that endpoints use
+    (REGIONAL before CLOUDFRONT); a profile no endpoint chooses has none."""
+    specs = []
+    for profile, _ in product.all_wafs():
+        for scope, kind in (("REGIONAL", "alb"), ("CLOUDFRONT", "cloudfront")):
+            if any(e.waf_profile == profile for e in product.endpoints_of(kind)):
+                specs.append(build_web_acl(product, scope, stack, profile))  # type: ignore[arg-type]
+    return specs
+
+
+def waf_for_tags(
+    products: Sequence[Product], tags: Mapping[str, str] | None
+) -> tuple[Product, WafConfig] | None:
+    """The product and WAF settings a recorded web ACL was built from, by its tags."""
+    tags = tags or {}
+    product = next((p for p in products if p.name == tags.get("product")), None)
+    if product is None:
+        return None
+    profile = tags.get(PROFILE_TAG)
+    if profile is not None and profile not in product.waf_profiles:
+        return None
+    return product, product.waf_of(profile)
 
 
 # --- WCU -------------------------------------------------------------------------------------
@@ -305,13 +376,16 @@ _BYTE_MATCH_WCU = {
 }
 
 
-def statement_wcu(statement: Mapping[str, Any], product: Product | None = None) -> int:
-    """WCUs of one statement, per the AWS WAF Developer Guide's table for each statement type."""
+def statement_wcu(statement: Mapping[str, Any], waf: WafConfig | None = None) -> int:
+    """WCUs of one statement, per the AWS WAF Developer Guide's table for each statement type.
+
+    ``waf`` (the product's or profile's settings) gives the WCU of external and marketplace
+    groups, which only the configuration knows."""
     ((kind, body),) = statement.items()
     if kind in ("AndStatement", "OrStatement"):
-        return sum(statement_wcu(s, product) for s in body["Statements"])
+        return sum(statement_wcu(s, waf) for s in body["Statements"])
     if kind == "NotStatement":
-        return statement_wcu(body["Statement"], product)
+        return statement_wcu(body["Statement"], waf)
     if kind == "IPSetReferenceStatement":
         return 1
     if kind == "LabelMatchStatement":
@@ -321,28 +395,28 @@ def statement_wcu(statement: Mapping[str, Any], product: Product | None = None) 
         return _BYTE_MATCH_WCU[body["PositionalConstraint"]] + 10 * len(transformations)
     if kind == "RateBasedStatement":
         scope_down = body.get("ScopeDownStatement")
-        return 2 + (statement_wcu(scope_down, product) if scope_down else 0)
+        return 2 + (statement_wcu(scope_down, waf) if scope_down else 0)
     if kind == "ManagedRuleGroupStatement":
-        return _managed_wcu(body, product)
+        return _managed_wcu(body, waf)
     if kind == "RuleGroupReferenceStatement":
-        if product is not None:
-            for group in product.waf.external_rule_groups:
+        if waf is not None:
+            for group in waf.external_rule_groups:
                 if group.arn == body["ARN"]:
                     return group.wcu
         raise ValueError(f"unknown rule group {body['ARN']}")
     raise ValueError(f"no WCU figure for statement type {kind}")
 
 
-def _managed_wcu(body: Mapping[str, Any], product: Product | None) -> int:
+def _managed_wcu(body: Mapping[str, Any], waf: WafConfig | None) -> int:
     for group in load_catalog().values():
         if group.vendor == body["VendorName"] and group.name == body["Name"]:
             return group.wcu
-    if product is not None:
-        for ref in product.waf.managed_rules:
+    if waf is not None:
+        for ref in waf.managed_rules:
             if ref.vendor == body["VendorName"] and ref.group == body["Name"] and ref.wcu:
                 return ref.wcu
     raise ValueError(f"no WCU known for managed group {body['VendorName']}/{body['Name']}")
 
 
-def rule_wcu(rule: Mapping[str, Any], product: Product | None = None) -> int:
-    return statement_wcu(rule["Statement"], product)
+def rule_wcu(rule: Mapping[str, Any], waf: WafConfig | None = None) -> int:
+    return statement_wcu(rule["Statement"], waf)

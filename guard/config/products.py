@@ -68,6 +68,8 @@ class Endpoint(StrictModel):
     kind: Literal["alb", "cloudfront"]
     arn: str
     shield: EndpointShield | None = None
+    #: A name in the product's ``waf_profiles``; without one the endpoint uses the product's ``waf``.
+    waf_profile: Slug | None = None
 
     @field_validator("arn")
     @classmethod
@@ -187,11 +189,17 @@ class ExternalRuleGroup(StrictModel):
 
 
 DEFAULT_MANAGED_RULES = ("common", "known-bad-inputs", "sqli", "ip-reputation")
+#: The groups that keep blocking when a product, profile or its rules are rolled out in count
+#: mode: Log4j and other known exploits, and AWS's IP reputation list (waf-required-managed-groups).
+FLOOR_GROUPS = ("known-bad-inputs", "ip-reputation")
 
 
 class WafConfig(StrictModel):
     """A product's WAF: managed groups, rate limits, IP lists and its rollout mode."""
 
+    #: allow: a request no rule matched reaches the application; block: only what an allow rule
+    #: (the IP allowlist) matches does.
+    default_action: Literal["allow", "block"] = "allow"
     mode: Literal["block", "count"] = "block"
     count_until: Day | None = None
     managed_rules: list[ManagedRuleGroupRef] = Field(
@@ -202,6 +210,19 @@ class WafConfig(StrictModel):
     ip_allowlist: list[IpEntry] = []
     external_rule_groups: list[ExternalRuleGroup] = []
 
+    @model_validator(mode="before")
+    @classmethod
+    def _allowlist_only_defaults(cls, data: object) -> object:
+        # An allowlist-only ACL blocks whatever the allowlist does not match, so managed groups
+        # would only see requests that are blocked anyway: none unless asked for.
+        if (
+            isinstance(data, dict)
+            and data.get("default_action") == "block"
+            and "managed_rules" not in data
+        ):
+            return {**data, "managed_rules": []}
+        return data
+
 
 class Product(StrictModel):
     """A product of the company, the unit of ownership: its endpoints all share one WAF policy."""
@@ -210,7 +231,17 @@ class Product(StrictModel):
     owner: Annotated[str, StringConstraints(min_length=1, max_length=128)]
     endpoints: Annotated[list[Endpoint], Field(min_length=1)]
     waf: WafConfig = Field(default_factory=WafConfig)
+    #: Named WAF settings an endpoint can choose instead of ``waf`` (e.g. a static-assets CDN).
+    waf_profiles: dict[Slug, WafConfig] = {}
     ci: ProductCi | None = None
 
     def endpoints_of(self, kind: str) -> list[Endpoint]:
         return [e for e in self.endpoints if e.kind == kind]
+
+    def waf_of(self, profile: str | None) -> WafConfig:
+        """The WAF settings of a profile, or the product's ``waf`` for None."""
+        return self.waf if profile is None else self.waf_profiles[profile]
+
+    def all_wafs(self) -> list[tuple[str | None, WafConfig]]:
+        """The product's ``waf`` (None) and each profile, in file order."""
+        return [(None, self.waf), *self.waf_profiles.items()]

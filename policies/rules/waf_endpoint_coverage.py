@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pulumi_policy import EnforcementLevel, Severity, StackValidationArgs
 
-from policies.framework import WEB_ACL, Meta, Report, stack_config, stack_policy
+from guard.waf_rules import PROFILE_TAG
+from policies.framework import WEB_ACL, Meta, Report, Subject, stack_config, stack_policy
 
 META = Meta(
     name="waf-endpoint-coverage",
@@ -27,7 +28,7 @@ def check(args: StackValidationArgs, report: Report) -> None:
         r.props.get("resourceArn") for r in args.resources if r.resource_type == ASSOCIATION
     }
     cloudfront_acls = {
-        (r.props.get("tags") or {}).get("product")
+        ((r.props.get("tags") or {}).get("product"), (r.props.get("tags") or {}).get(PROFILE_TAG))
         for r in args.resources
         if r.resource_type == WEB_ACL and r.props.get("scope") == "CLOUDFRONT"
     }
@@ -36,16 +37,22 @@ def check(args: StackValidationArgs, report: Report) -> None:
     for product in loaded.config.products:
         for endpoint in product.endpoints:
             where = f"{product.name}/{endpoint.name}"
+            subject = Subject(product.name, endpoint.waf_profile, (endpoint.name,))
             if endpoint.kind == "alb" and endpoint.arn not in associated:
-                report(f"ALB endpoint {where} ({endpoint.arn}) has no web ACL association.", None)
+                report(
+                    f"ALB endpoint {where} ({endpoint.arn}) has no web ACL association.",
+                    subject=subject,
+                )
             if endpoint.kind == "cloudfront":
-                if product.name not in cloudfront_acls:
-                    report(f"CloudFront endpoint {where} has no CLOUDFRONT web ACL.", None)
+                if (product.name, endpoint.waf_profile) not in cloudfront_acls:
+                    report(
+                        f"CloudFront endpoint {where} has no CLOUDFRONT web ACL.", subject=subject
+                    )
                 elif stack is not None and where not in exported:
                     report(
                         f"CloudFront endpoint {where}: its web ACL ARN is not exported in "
                         "cloudfront_web_acls, so the distribution cannot attach it.",
-                        None,
+                        subject=subject,
                     )
 
 

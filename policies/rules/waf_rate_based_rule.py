@@ -4,11 +4,20 @@ from __future__ import annotations
 
 from pulumi_policy import EnforcementLevel, ResourceValidationArgs, Severity
 
-from policies.framework import WEB_ACL, Meta, Report, resource_policy, statements, web_acl_rules
+from policies.framework import (
+    WEB_ACL,
+    Meta,
+    Report,
+    blocks_by_default,
+    resource_policy,
+    statements,
+    web_acl_rules,
+)
 
 META = Meta(
     name="waf-rate-based-rule",
-    description="Every web ACL has at least one rate-based rule.",
+    description="Every web ACL whose default action is allow has at least one rate-based rule "
+    "(an allowlist-only web ACL blocks everything else by default).",
     severity=Severity.HIGH,
     enforcement=EnforcementLevel.MANDATORY,
     remediation="add waf.rate_limits for the product's busiest or most sensitive flow "
@@ -18,6 +27,8 @@ META = Meta(
 
 
 def check(args: ResourceValidationArgs, report: Report) -> None:
+    if blocks_by_default(args.props):
+        return  # allowlist-only: no request outside the allowlist reaches the application
     rules = web_acl_rules(args.props)
     for rule in rules:
         if any(kind == "RateBasedStatement" for kind, _ in statements(rule.get("Statement", {}))):

@@ -7,16 +7,26 @@ from typing import Any
 
 from pulumi_policy import EnforcementLevel, ResourceValidationArgs, Severity
 
-from policies.framework import WEB_ACL, Meta, Report, resource_policy, statements, web_acl_rules
+from policies.framework import (
+    WEB_ACL,
+    Meta,
+    Report,
+    blocks_by_default,
+    resource_policy,
+    statements,
+    web_acl_rules,
+)
 
 META = Meta(
     name="waf-required-managed-groups",
-    description="Every web ACL includes AWSManagedRulesKnownBadInputsRuleSet with its Log4JRCE rules "
-    "blocking (not overridden to count) and AWSManagedRulesAmazonIpReputationList, both not in count.",
+    description="Every web ACL whose default action is allow includes "
+    "AWSManagedRulesKnownBadInputsRuleSet with its Log4JRCE rules blocking (not overridden to "
+    "count) and AWSManagedRulesAmazonIpReputationList, both not in count. waf.mode: count keeps "
+    "both blocking; only a group's own mode: count counts them.",
     severity=Severity.HIGH,
     enforcement=EnforcementLevel.MANDATORY,
-    remediation="list known-bad-inputs and ip-reputation in waf.managed_rules, without mode: count "
-    "and without Log4JRCE rules in count_rules.",
+    remediation="list known-bad-inputs and ip-reputation in waf.managed_rules, without their own "
+    "mode: count and without Log4JRCE rules in count_rules.",
     control="Checkov CKV_AWS_192",
 )
 KNOWN_BAD_INPUTS = "AWSManagedRulesKnownBadInputsRuleSet"
@@ -42,6 +52,8 @@ def _counts(rule: dict[str, Any]) -> bool:
 
 
 def check(args: ResourceValidationArgs, report: Report) -> None:
+    if blocks_by_default(args.props):
+        return  # allowlist-only: no request outside the allowlist reaches the application
     rules = web_acl_rules(args.props)
     name = args.props.get("name", args.name)
     bad_inputs = _group(rules, KNOWN_BAD_INPUTS)

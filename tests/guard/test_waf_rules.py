@@ -12,7 +12,7 @@ from guard.checks import create_web_acl_request
 from guard.config.products import Product
 from guard.waf_catalog import load_catalog
 from guard.waf_rules import build_web_acl, statement_wcu, web_acls_for
-from tests.conftest import load, minimal_product
+from tests.conftest import alb_arn, load, minimal_product
 
 
 def product(**waf: Any) -> Product:
@@ -86,23 +86,132 @@ def test_exclusion_counts_the_rule_in_the_group_and_blocks_elsewhere_by_label() 
     assert exclusion["Action"] == {"Block": {}}
 
 
-def test_count_mode_puts_every_rule_in_count() -> None:
+def test_count_mode_counts_everything_but_the_floor_and_the_allowlist() -> None:
     spec = build_web_acl(
         product(
             mode="count",
+            ip_allowlist=[{"cidr": "198.51.100.10/32", "reason": "office"}],
             ip_blocklist=[{"cidr": "203.0.113.0/24", "reason": "stuffing"}],
             managed_rules=[
                 {
                     "name": "sqli",
                     "exclusions": [{"rules": ["SQLi_QUERYARGUMENTS"], "paths": ["/search"]}],
-                }
+                },
+                {"name": "known-bad-inputs"},
+                {"name": "ip-reputation"},
             ],
         ),
         "REGIONAL",
         "prod",
     )
-    for rule in spec.rules_template:
-        assert rule.get("Action", rule.get("OverrideAction")) == {"Count": {}}, rule["Name"]
+    actions = {r["Name"]: r.get("Action", r.get("OverrideAction")) for r in spec.rules_template}
+    assert actions == {
+        "allow-ipv4": {"Allow": {}},  # counting an allow rule would block the office
+        "block-ipv4": {"Count": {}},
+        "rate-login": {"Count": {}},
+        "aws-sqli": {"Count": {}},
+        "aws-known-bad-inputs": {"None": {}},  # the mandatory floor keeps blocking
+        "aws-ip-reputation": {"None": {}},
+        "aws-sqli-exclusion-0": {"Count": {}},
+    }
+
+
+def test_a_floor_group_counts_only_by_its_own_mode() -> None:
+    spec = build_web_acl(
+        product(
+            mode="count",
+            managed_rules=[
+                {"name": "known-bad-inputs"},
+                {"name": "ip-reputation", "mode": "count"},
+            ],
+        ),
+        "REGIONAL",
+        "prod",
+    )
+    actions = {r["Name"]: r.get("OverrideAction") for r in spec.rules_template}
+    assert actions["aws-ip-reputation"] == {"Count": {}}
+    assert actions["aws-known-bad-inputs"] == {"None": {}}
+
+
+def test_rule_names_in_label_spelling_or_any_case_become_aws_names() -> None:
+    spec = build_web_acl(
+        product(
+            managed_rules=[
+                {
+                    "name": "common",
+                    "count_rules": ["sizerestrictions_body"],
+                    "exclusions": [
+                        {"rules": ["CrossSiteScripting_QueryArguments"], "paths": ["/search"]}
+                    ],
+                }
+            ]
+        ),
+        "REGIONAL",
+        "prod",
+    )
+    group = spec.rules_template[1]["Statement"]["ManagedRuleGroupStatement"]
+    assert [o["Name"] for o in group["RuleActionOverrides"]] == [
+        "SizeRestrictions_BODY",
+        "CrossSiteScripting_QUERYARGUMENTS",
+    ]
+
+
+def test_profiles_get_their_own_web_acl_and_keep_the_products_names() -> None:
+    config = load(
+        products=[
+            {
+                **minimal_product("shop"),
+                "endpoints": [
+                    {"name": "web", "kind": "alb", "arn": alb_arn("shop-web")},
+                    {
+                        "name": "static",
+                        "kind": "cloudfront",
+                        "arn": "arn:aws:cloudfront::111111111111:distribution/E3EXAMPLE1",
+                        "waf_profile": "static",
+                    },
+                    {
+                        "name": "assets",
+                        "kind": "alb",
+                        "arn": alb_arn("shop-assets"),
+                        "waf_profile": "static",
+                    },
+                ],
+                "waf_profiles": {"static": {"rate_limits": [{"name": "assets", "limit": 20000}]}},
+            }
+        ]
+    ).config
+    specs = {s.name: s for s in web_acls_for(config.products[0], "prod")}
+    assert {name: s.endpoints for name, s in specs.items()} == {
+        "guard-prod-shop-alb": ("web",),
+        "guard-prod-shop-static-alb": ("assets",),
+        "guard-prod-shop-static-cf": ("static",),
+    }
+    static_rules = specs["guard-prod-shop-static-cf"].rule_names()
+    assert "rate-assets" in static_rules and "rate-login" not in static_rules
+    assert "rate-login" in specs["guard-prod-shop-alb"].rule_names()
+
+
+def test_allowlist_only_web_acl_blocks_by_default_with_no_managed_groups() -> None:
+    spec = build_web_acl(
+        load(
+            products=[
+                {
+                    **minimal_product("admin"),
+                    "waf": {
+                        "default_action": "block",
+                        "ip_allowlist": [{"cidr": "198.51.100.0/28", "reason": "office"}],
+                    },
+                }
+            ]
+        ).config.products[0],
+        "REGIONAL",
+        "prod",
+    )
+    assert spec.default_action == "block"
+    assert [r["Name"] for r in spec.rules_template] == ["allow-ipv4"]
+    assert create_web_acl_request(spec, "ap-northeast-1", "111111111111")["DefaultAction"] == {
+        "Block": {}
+    }
 
 
 def test_group_count_mode_and_count_rules() -> None:

@@ -199,3 +199,85 @@ def test_policy_exception_needs_reason_and_expiry() -> None:
     found = problems(policy_exceptions=[exception])
     assert any("policy_exceptions[0].reason" in p and "required" in p for p in found)
     assert any("policy_exceptions[0].expires" in p for p in found)
+
+
+def test_label_spelling_and_case_of_a_rule_name_are_accepted() -> None:
+    load(
+        products=with_waf(
+            managed_rules=[
+                {"name": "common", "count_rules": ["CrossSiteScripting_QueryArguments"]},
+                {"name": "sqli", "count_rules": ["sqli_queryarguments"]},
+                {"name": "known-bad-inputs"},
+                {"name": "ip-reputation"},
+            ]
+        )
+    )
+
+
+def test_a_misspelt_rule_name_gets_did_you_mean() -> None:
+    found = only_problem(
+        products=with_waf(
+            managed_rules=[{"name": "common", "count_rules": ["CrossSiteScripting_QueryArgs"]}]
+        )
+    )
+    assert "guard:products[0].waf.managed_rules[0].count_rules[0]" in found
+    assert "(did you mean CrossSiteScripting_QUERYARGUMENTS or" in found
+
+
+def test_a_misspelt_group_alias_gets_did_you_mean() -> None:
+    found = only_problem(products=with_waf(managed_rules=[{"name": "knownbad-inputs"}]))
+    assert "did you mean known-bad-inputs?" in found
+
+
+def test_an_endpoints_waf_profile_must_exist() -> None:
+    product = minimal_product("shop")
+    product["endpoints"][0]["waf_profile"] = "statik"
+    product["waf_profiles"] = {"static": {"rate_limits": [{"name": "assets", "limit": 20000}]}}
+    found = only_problem(products=[product])
+    assert "guard:products[0].endpoints[0].waf_profile = 'statik'" in found
+    assert "did you mean static?" in found
+
+
+def test_profile_errors_name_the_profile() -> None:
+    product = minimal_product("shop")
+    product["waf_profiles"] = {"static": {"managed_rules": [{"name": "nope"}]}}
+    found = problems(products=[product])
+    assert any("guard:products[0].waf_profiles.static.managed_rules[0].name" in p for p in found)
+
+
+def test_an_unused_profile_is_a_warning() -> None:
+    product = minimal_product("shop")
+    product["waf_profiles"] = {"static": {"rate_limits": [{"name": "assets", "limit": 20000}]}}
+    assert any(
+        "profile static is used by no endpoint" in w for w in load(products=[product]).warnings
+    )
+
+
+def test_profile_and_product_web_acl_names_must_not_collide() -> None:
+    shop = minimal_product("shop")
+    shop["endpoints"][0]["waf_profile"] = "static"
+    shop["waf_profiles"] = {"static": {"rate_limits": [{"name": "assets", "limit": 20000}]}}
+    found = only_problem(products=[shop, minimal_product("shop-static")])
+    assert "guard:products[1].name" in found and "guard-<stack>-shop-static-alb" in found
+
+
+def test_allowlist_only_needs_an_allowlist() -> None:
+    found = only_problem(products=with_waf(default_action="block"))
+    assert "guard:products[0].waf.ip_allowlist" in found and "blocks every request" in found
+
+
+def test_allowlist_only_defaults_to_no_managed_groups_and_warns_about_extra_rules() -> None:
+    loaded = load(
+        products=with_waf(
+            default_action="block",
+            ip_allowlist=[{"cidr": "198.51.100.0/28", "reason": "office"}],
+        )
+    )
+    assert loaded.config.products[0].waf.managed_rules == []
+    # minimal_product's login rate limit only sees requests the default action blocks anyway.
+    assert any("only see requests outside the allowlist" in w for w in loaded.warnings)
+
+
+def test_unknown_default_action_lists_the_allowed_values() -> None:
+    found = only_problem(products=with_waf(default_action="deny"))
+    assert "guard:products[0].waf.default_action" in found and "'allow' or 'block'" in found

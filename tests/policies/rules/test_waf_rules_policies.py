@@ -11,6 +11,7 @@ from pulumi_policy.proxy import UnknownValueError, unknown_checking_proxy
 
 from guard.waf_rules import build_web_acl
 from policies.rules import (
+    waf_allowlist_only_allows,
     waf_capacity_cost,
     waf_capacity_limit,
     waf_rate_based_rule,
@@ -25,7 +26,12 @@ WEB_ACL = "aws:wafv2/webAcl:WebAcl"
 def acl_props(**waf: Any) -> dict[str, Any]:
     product = load(products=[minimal_product(**waf)]).config.products[0]
     spec = build_web_acl(product, "REGIONAL", "prod")
-    return {"name": spec.name, "ruleJson": json.dumps(spec.rules({})), "tags": {"product": "store"}}
+    return {
+        "name": spec.name,
+        "ruleJson": json.dumps(spec.rules({s.key: f"arn:{s.key}" for s in spec.ip_sets})),
+        "defaultAction": {spec.default_action: {}},
+        "tags": {"product": "store"},
+    }
 
 
 def check(policy: Any, props: dict[str, Any], **waf: Any) -> list[str]:
@@ -92,3 +98,29 @@ def test_unknown_rules_are_not_judged(module: Any) -> None:
     )
     with pytest.raises(UnknownValueError):
         check(module, props)
+
+
+OFFICE = [{"cidr": "198.51.100.0/28", "reason": "office"}]
+
+
+def test_count_mode_keeps_the_floor_and_passes_required_groups() -> None:
+    assert check(waf_required_managed_groups, acl_props(mode="count"), mode="count") == []
+
+
+def test_allowlist_only_web_acl_needs_no_rate_limit_or_managed_groups() -> None:
+    waf = {"default_action": "block", "ip_allowlist": OFFICE, "rate_limits": []}
+    props = acl_props(**waf)
+    assert check(waf_required_managed_groups, props, **waf) == []
+    assert check(waf_rate_based_rule, props, **waf) == []
+    assert check(waf_allowlist_only_allows, props, **waf) == []
+
+
+def test_allowlist_only_web_acl_without_an_allow_rule_fails() -> None:
+    waf = {"default_action": "block", "ip_allowlist": OFFICE, "rate_limits": []}
+    props = {**acl_props(**waf), "ruleJson": "[]"}
+    (found,) = check(waf_allowlist_only_allows, props, **waf)
+    assert "blocks by default and allows nothing" in found
+
+
+def test_a_default_allow_web_acl_is_not_judged_by_the_allowlist_policy() -> None:
+    assert check(waf_allowlist_only_allows, {**acl_props(), "ruleJson": "[]"}) == []
