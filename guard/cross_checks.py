@@ -8,13 +8,14 @@ itself into the loader.
 
 from __future__ import annotations
 
-from guard import alerts_checks, checks, ci_checks, logs_checks, shield_checks
+from guard import alerts_checks, checks, ci_checks, logs_checks, policy_checks, shield_checks
 
 CROSS_CHECKS = (
     checks.unique_names,
     checks.arns_match_stack,
     checks.managed_rules_known,
     checks.ip_lists,
+    checks.default_actions,
     checks.web_acls_valid,
     alerts_checks.detection_needs_alerts,
     alerts_checks.alert_channels,
@@ -24,4 +25,5 @@ CROSS_CHECKS = (
     shield_checks.shield_needs_alerts,
     shield_checks.endpoint_shield_settings,
     shield_checks.srt_role_in_account,
+    policy_checks.policy_exceptions,
 )

@@ -8,12 +8,13 @@ starts the pack's gRPC server (only ``policies/__main__.py`` builds the ``Policy
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, Protocol
 
 from pulumi_policy import (
     EnforcementLevel,
@@ -28,9 +29,37 @@ from pulumi_policy import (
 
 from guard.ci_scope import boundary_name
 from guard.config import ConfigError, LoadedConfig, load_stack_config, raw_from_pulumi
-from guard.config.stack import PolicyException
+from guard.config.stack import PolicyException, StackConfig
+from guard.waf_rules import PROFILE_TAG
 
-Report = Callable[[str, "str | None"], None]
+
+class Report(Protocol):
+    """How a rule reports a finding: on a resource's URN (default: the one judged, or the stack),
+    optionally naming the product, profile or endpoint it concerns (for precise exceptions)."""
+
+    def __call__(
+        self, message: str, urn: str | None = None, *, subject: Subject | None = None
+    ) -> None: ...
+
+
+@dataclass(frozen=True)
+class Subject:
+    """What a finding concerns in the catalog: a product, optionally one of its WAF profiles,
+    and the endpoints affected. ``guard:policy_exceptions`` match on it by ``product``,
+    ``product/profile`` or ``product/endpoint``."""
+
+    product: str
+    profile: str | None = None
+    endpoints: tuple[str, ...] = ()
+
+    def matches(self, resource: str) -> bool:
+        product, _, part = resource.partition("/")
+        if product != self.product:
+            return False
+        if not part:
+            return True
+        # product/<profile> or product/<endpoint>: only findings about nothing else.
+        return part == self.profile or (bool(self.endpoints) and set(self.endpoints) == {part})
 
 
 @dataclass(frozen=True)
@@ -96,12 +125,19 @@ def today() -> date:
     return TODAY or date.today()
 
 
-def _matches(exception: PolicyException, name: str, urn: str) -> bool:
+def _matches(exception: PolicyException, name: str, urn: str, subject: Subject | None) -> bool:
     pattern = exception.resource
+    if subject is not None and is_subject_form(pattern) and subject.matches(pattern):
+        return True
     return fnmatch.fnmatchcase(urn, pattern) or fnmatch.fnmatchcase(name, pattern)
 
 
-def _waiver(policy: str, name: str, urn: str) -> PolicyException | None:
+def is_subject_form(resource: str) -> bool:
+    """``product``, ``product/endpoint`` or ``product/profile`` (no glob, not a URN)."""
+    return not resource.startswith("urn:") and not any(c in resource for c in "*?[")
+
+
+def _waiver(policy: str, name: str, urn: str, subject: Subject | None) -> PolicyException | None:
     loaded = stack_config()
     if loaded is None:
         return None
@@ -109,7 +145,7 @@ def _waiver(policy: str, name: str, urn: str) -> PolicyException | None:
         if (
             exception.policy == policy
             and exception.expires >= today()
-            and _matches(exception, name, urn)
+            and _matches(exception, name, urn, subject)
         ):
             return exception
     return None
@@ -119,16 +155,61 @@ def _name_of(urn: str) -> str:
     return urn.rsplit("::", 1)[-1]
 
 
-def _reporter(meta: Meta, default_urn: str, report_violation: ReportViolation) -> Report:
-    def report(message: str, urn: str | None = None) -> None:
+def subject_of(
+    resource_type: str, props: Mapping[str, Any], config: StackConfig | None
+) -> Subject | None:
+    """What in the catalog a resource protects: by the endpoint ARN it names (an association, a
+    Shield protection, a DDoS alarm), else by its ``product`` and ``waf-profile`` tags."""
+    if config is None:
+        return None
+    arn = props.get("resourceArn") or (props.get("dimensions") or {}).get("ResourceArn")
+    if isinstance(arn, str):
+        for product in config.products:
+            for endpoint in product.endpoints:
+                if endpoint.arn == arn:
+                    return Subject(product.name, endpoint.waf_profile, (endpoint.name,))
+    tags = props.get("tags") or {}
+    owner = next((p for p in config.products if p.name == tags.get("product")), None)
+    if owner is None:
+        return None
+    profile = tags.get(PROFILE_TAG)
+    scope = props.get("scope")
+    endpoints = tuple(
+        e.name
+        for e in owner.endpoints
+        if (resource_type not in WAF_TYPES or e.waf_profile == profile)
+        and (scope is None or e.scope == scope)
+    )
+    return Subject(owner.name, profile, endpoints)
+
+
+def _reporter(
+    meta: Meta,
+    default_urn: str,
+    report_violation: ReportViolation,
+    subjects: Callable[[str], Subject | None],
+) -> Report:
+    def report(message: str, urn: str | None = None, *, subject: Subject | None = None) -> None:
         target = urn or default_urn
-        waiver = _waiver(meta.name, _name_of(target), target)
+        waiver = _waiver(meta.name, _name_of(target), target, subject or subjects(target))
         if waiver is not None:
-            APPLIED_EXCEPTIONS.append(AppliedException(meta.name, target, message, waiver))
+            _record_waiver(AppliedException(meta.name, target, message, waiver))
             return
         report_violation(f"{message} Fix: {meta.remediation}", urn)
 
     return report
+
+
+def _record_waiver(applied: AppliedException) -> None:
+    """One entry per policy and resource: several waived messages are joined, not repeated."""
+    for index, earlier in enumerate(APPLIED_EXCEPTIONS):
+        if (earlier.policy, earlier.urn) == (applied.policy, applied.urn):
+            if applied.message not in earlier.message:
+                APPLIED_EXCEPTIONS[index] = dataclasses.replace(
+                    earlier, message=f"{earlier.message} {applied.message}"
+                )
+            return
+    APPLIED_EXCEPTIONS.append(applied)
 
 
 def resource_policy(
@@ -141,7 +222,14 @@ def resource_policy(
 
     def validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
         if args.resource_type in types:
-            check(args, _reporter(meta, args.urn, report_violation))
+            loaded = stack_config()
+            config = loaded.config if loaded is not None else None
+            subject = subject_of(args.resource_type, args.props, config)
+
+            def subjects(urn: str) -> Subject | None:
+                return subject if urn == args.urn else None
+
+            check(args, _reporter(meta, args.urn, report_violation, subjects))
 
     return ResourceValidationPolicy(
         name=meta.name,
@@ -163,7 +251,17 @@ def stack_policy(
         stack_urn = next(
             (r.urn for r in args.resources if r.resource_type == "pulumi:pulumi:Stack"), ""
         )
-        check(args, _reporter(meta, stack_urn, report_violation))
+        loaded = stack_config()
+        config = loaded.config if loaded is not None else None
+        by_urn = {r.urn: r for r in args.resources}
+
+        def subjects(urn: str) -> Subject | None:
+            resource = by_urn.get(urn)
+            if resource is None:
+                return None
+            return subject_of(resource.resource_type, resource.props, config)
+
+        check(args, _reporter(meta, stack_urn, report_violation, subjects))
 
     return StackValidationPolicy(
         name=meta.name,
@@ -179,6 +277,8 @@ def stack_policy(
 # --- helpers shared by rules -----------------------------------------------------------------
 
 WEB_ACL = "aws:wafv2/webAcl:WebAcl"
+#: Resources that belong to one WAF setting (``waf`` or a profile), not to every endpoint.
+WAF_TYPES = frozenset({WEB_ACL, "aws:wafv2/ipSet:IpSet"})
 
 
 def web_acl_rules(props: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -188,6 +288,12 @@ def web_acl_rules(props: Mapping[str, Any]) -> list[dict[str, Any]]:
         return []
     rules = json.loads(text)
     return rules if isinstance(rules, list) else []
+
+
+def blocks_by_default(props: Mapping[str, Any]) -> bool:
+    """Whether a web ACL's default action is block (an allowlist-only web ACL)."""
+    default = props.get("defaultAction") or {}
+    return isinstance(default, Mapping) and "block" in default
 
 
 def statements(statement: Mapping[str, Any]) -> Iterable[tuple[str, Mapping[str, Any]]]:

@@ -18,9 +18,17 @@ class PolicyException(StrictModel):
     """A reviewed, time-boxed waiver of one policy for some resources."""
 
     policy: Annotated[str, StringConstraints(pattern=r"^[a-z0-9-]{3,64}$")]
+    #: ``product``, ``product/endpoint``, ``product/profile``, or a logical name or URN glob.
     resource: Annotated[str, StringConstraints(min_length=1, max_length=1024)]
     reason: Reason
     expires: Day
+
+
+class PolicySettings(StrictModel):
+    """How the policy pack is applied to this stack."""
+
+    #: The longest time-box a reviewer may give an exception, counted from the day of the plan.
+    max_exception_days: Annotated[int, Field(ge=1, le=3650)] = 365
 
 
 class StackConfig(StrictModel):
@@ -30,6 +38,7 @@ class StackConfig(StrictModel):
     account_id: Annotated[str, StringConstraints(pattern=r"^\d{12}$")]
     products: Annotated[list[Product], Field(min_length=1)]
     policy_exceptions: list[PolicyException] = []
+    policy_settings: PolicySettings = PolicySettings()
     alerts: AlertsConfig | None = None
     detection: DetectionConfig | None = None
     shield: ShieldConfig | None = None

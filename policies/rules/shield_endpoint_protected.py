@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pulumi_policy import EnforcementLevel, Severity, StackValidationArgs
 
-from policies.framework import Meta, Report, stack_config, stack_policy
+from policies.framework import Meta, Report, Subject, stack_config, stack_policy
 
 META = Meta(
     name="shield-endpoint-protected",
@@ -13,7 +13,7 @@ META = Meta(
     severity=Severity.HIGH,
     enforcement=EnforcementLevel.MANDATORY,
     remediation="remove 'shield: {protect: false}' from the endpoint (components.shield declares "
-    "the protection), or waive it in guard:policy_exceptions with the product's name as resource.",
+    "the protection), or waive it in guard:policy_exceptions with product/endpoint (or the product) as resource.",
 )
 PROTECTION = "aws:shield/protection:Protection"
 PRODUCT = "guard:catalog:Product"
@@ -36,6 +36,7 @@ def check(args: StackValidationArgs, report: Report) -> None:
                     f"endpoint {product.name}/{endpoint.name} ({endpoint.arn}) has no Shield "
                     "Advanced protection.",
                     products.get(product.name),
+                    subject=Subject(product.name, endpoint.waf_profile, (endpoint.name,)),
                 )
 
 
