@@ -8,9 +8,7 @@ from collections.abc import Callable
 from guard.plan import PlanResult
 from guard.report import (
     boundary_line,
-    ci_role_lines,
     endpoint_views,
-    render_markdown,
     shield_line,
 )
 
@@ -31,20 +29,6 @@ def test_shield_state_per_endpoint(example_plan: Callable[[str], PlanResult]) ->
         plan, resources=[r for r in plan.resources if r.type != "aws:shield/protection:Protection"]
     )
     assert shield_line(cdn, unprotected) == "not protected by Shield Advanced"
-
-
-def test_ci_roles_listed_with_their_subjects(example_plan: Callable[[str], PlanResult]) -> None:
-    lines = ci_role_lines(example_plan("prod"))
-    assert any(
-        line.startswith(
-            "guard-prod-pipeline-deploy: repo:example-org/security-infra:environment:production"
-        )
-        for line in lines
-    )
-    assert any(
-        line.startswith("guard-prod-ebook-github-deploy: repo:example-org/ebook:") for line in lines
-    )
-    assert "CI roles" in render_markdown(example_plan("prod"))
 
 
 def test_the_boundary_line_counts_the_roles_that_carry_it(

@@ -1,0 +1,338 @@
+"""The WAF part of a plan for people: one section per web ACL, with the endpoints it protects,
+its default action, every CIDR of its IP lists and its rule table.
+
+Everything shown is read from the recorded resources (what ``pulumi up`` would send to AWS); the
+configuration only adds what no resource holds: the reason and expiry of an IP list entry, and
+which rules keep blocking because they are the mandatory floor.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from guard.config.products import IpEntry, Product, WafConfig
+from guard.plan import PlanResult, ResourceRecord
+from guard.waf_rules import INCLUDED_WCU, PROFILE_TAG, statement_wcu, waf_for_tags
+
+WEB_ACL = "aws:wafv2/webAcl:WebAcl"
+IP_SET = "aws:wafv2/ipSet:IpSet"
+ASSOCIATION = "aws:wafv2/webAclAssociation:WebAclAssociation"
+PROTECTION = "aws:shield/protection:Protection"
+ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+#: The managed groups a product or profile in count mode keeps blocking (the mandatory floor).
+FLOOR_STATEMENTS = ("AWSManagedRulesKnownBadInputsRuleSet", "AWSManagedRulesAmazonIpReputationList")
+
+
+@dataclass(frozen=True)
+class RuleLine:
+    """One rule of a web ACL as a reviewer reads it."""
+
+    priority: int
+    name: str
+    action: str
+    what: str
+
+
+@dataclass(frozen=True)
+class IpListLine:
+    """One CIDR of an IP set, with the reason (and expiry) a reviewer approved it for."""
+
+    list_kind: str  # allow | block
+    cidr: str
+    reason: str
+    expires: str | None
+
+
+@dataclass(frozen=True)
+class EndpointView:
+    """An endpoint of the catalog and the web ACL the plan gives it (None: unprotected)."""
+
+    product: str
+    endpoint: str
+    kind: str
+    arn: str
+    web_acl: ResourceRecord | None
+    associated: bool
+
+
+@dataclass(frozen=True)
+class AclView:
+    """One recorded web ACL with everything a reviewer needs to judge it."""
+
+    record: ResourceRecord
+    name: str
+    owner: str  # product or product/profile
+    scope: str
+    default_action: str
+    wcu: int
+    endpoints: tuple[EndpointView, ...]
+    ip_lists: tuple[IpListLine, ...]
+    rules: tuple[RuleLine, ...]
+
+
+def _action_of(rule: Mapping[str, Any]) -> str:
+    if "Action" in rule:
+        return next(iter(rule["Action"])).lower()
+    override = next(iter(rule.get("OverrideAction", {"None": {}})))
+    return "count" if override == "Count" else "group actions"
+
+
+def describe(statement: Mapping[str, Any]) -> str:
+    """A statement in words (``over 100 requests / 300 s per IP on paths starting /login``)."""
+    ((kind, body),) = statement.items()
+    if kind == "RateBasedStatement":
+        key = (
+            "IP"
+            if body["AggregateKeyType"] == "IP"
+            else body.get("ForwardedIPConfig", {}).get("HeaderName", "")
+        )
+        text = f"over {body['Limit']} requests / {body.get('EvaluationWindowSec', 300)} s per {key}"
+        scope = body.get("ScopeDownStatement")
+        return text + (f" on {describe(scope)}" if scope else "")
+    if kind == "ByteMatchStatement":
+        return f"paths starting {body['SearchString']}"
+    if kind == "IPSetReferenceStatement":
+        return "IP set"
+    if kind == "ManagedRuleGroupStatement":
+        counted = [o["Name"] for o in body.get("RuleActionOverrides", [])]
+        suffix = f" (counting {', '.join(counted)})" if counted else ""
+        return f"{body['VendorName']} {body['Name']}{suffix}"
+    if kind == "RuleGroupReferenceStatement":
+        return f"rule group {body['ARN'].split('/')[-2]}"
+    if kind == "LabelMatchStatement":
+        return f"label {body['Key'].rsplit(':', 1)[-1]}"
+    if kind == "NotStatement":
+        return f"not {describe(body['Statement'])}"
+    if kind in ("AndStatement", "OrStatement"):
+        joiner = " and " if kind == "AndStatement" else " or "
+        return joiner.join(describe(s) for s in body["Statements"])
+    return kind
+
+
+def _rules(web_acl: ResourceRecord) -> list[dict[str, Any]]:
+    rules = json.loads(web_acl.inputs.get("ruleJson") or "[]")
+    return rules if isinstance(rules, list) else []
+
+
+def rule_lines(
+    web_acl: ResourceRecord,
+    ip_sets: Mapping[str, ResourceRecord] | None = None,
+    waf: WafConfig | None = None,
+) -> list[RuleLine]:
+    """The rules in priority order; IP set rules say how many CIDRs they hold, and in count mode
+    the floor groups say that they keep blocking."""
+    lines = []
+    for rule in _rules(web_acl):
+        what = describe(rule["Statement"])
+        action = _action_of(rule)
+        ip_set = (ip_sets or {}).get(str(rule["Name"]))
+        if ip_set is not None:
+            count = len(ip_set.inputs.get("addresses") or [])
+            version = ip_set.inputs.get("ipAddressVersion")
+            what = f"{rule['Name'].split('-')[0]}list: {count} {version} CIDR(s), listed above"
+        group = rule["Statement"].get("ManagedRuleGroupStatement", {}).get("Name")
+        floor = waf is not None and waf.mode == "count" and group in FLOOR_STATEMENTS
+        if floor and action == "group actions":
+            what += "; keeps blocking in count mode (the mandatory floor)"
+        lines.append(RuleLine(rule["Priority"], rule["Name"], action, what))
+    return lines
+
+
+def _owner_of(record: ResourceRecord) -> str:
+    tags = record.inputs.get("tags") or {}
+    profile = tags.get(PROFILE_TAG)
+    return str(tags.get("product")) + (f"/{profile}" if profile else "")
+
+
+def endpoint_views(plan: PlanResult) -> list[EndpointView]:
+    """Every endpoint of the catalog, with the recorded web ACL that protects it."""
+    acls = {(_owner_of(r), r.inputs.get("scope")): r for r in plan.resources if r.type == WEB_ACL}
+    associated = {r.inputs.get("resourceArn") for r in plan.resources if r.type == ASSOCIATION}
+    views = []
+    for product in plan.loaded.config.products:
+        for endpoint in product.endpoints:
+            owner = product.name + (f"/{endpoint.waf_profile}" if endpoint.waf_profile else "")
+            views.append(
+                EndpointView(
+                    product.name,
+                    endpoint.name,
+                    endpoint.kind,
+                    endpoint.arn,
+                    acls.get((owner, endpoint.scope)),
+                    endpoint.arn in associated,
+                )
+            )
+    return views
+
+
+def _ip_list_lines(
+    ip_sets: Mapping[str, ResourceRecord], waf: WafConfig | None
+) -> list[IpListLine]:
+    approved: dict[tuple[str, str], IpEntry] = {}
+    if waf is not None:
+        approved.update({("allow", e.cidr): e for e in waf.ip_allowlist})
+        approved.update({("block", e.cidr): e for e in waf.ip_blocklist})
+    lines = []
+    for key in sorted(ip_sets, key=lambda k: (not k.startswith("allow"), k)):
+        kind = key.split("-")[0]
+        for cidr in ip_sets[key].inputs.get("addresses") or []:
+            entry = approved.get((kind, cidr))
+            lines.append(
+                IpListLine(
+                    kind,
+                    cidr,
+                    entry.reason if entry else "(no reason recorded)",
+                    entry.expires.isoformat() if entry and entry.expires else None,
+                )
+            )
+    return lines
+
+
+def acl_views(plan: PlanResult) -> list[AclView]:
+    """Every recorded web ACL, products in the stack file's order."""
+    products: list[Product] = list(plan.loaded.config.products)
+    views = endpoint_views(plan)
+    ip_set_records = {str(r.inputs.get("name")): r for r in plan.resources if r.type == IP_SET}
+    order = {p.name: i for i, p in enumerate(products)}
+    records = sorted(
+        (r for r in plan.resources if r.type == WEB_ACL),
+        key=lambda r: order.get(str((r.inputs.get("tags") or {}).get("product")), len(order)),
+    )
+    out = []
+    for record in records:
+        name = str(record.inputs.get("name"))
+        found = waf_for_tags(products, record.inputs.get("tags"))
+        waf = found[1] if found is not None else None
+        ip_sets = {
+            key: ip_set_records[f"{name}-{key}"]
+            for key in ("allow-ipv4", "allow-ipv6", "block-ipv4", "block-ipv6")
+            if f"{name}-{key}" in ip_set_records
+        }
+        rules = _rules(record)
+        try:
+            wcu = sum(statement_wcu(r["Statement"], waf) for r in rules)
+        except (KeyError, ValueError):
+            wcu = 0
+        default = next(iter(record.inputs.get("defaultAction") or {"allow": {}}))
+        out.append(
+            AclView(
+                record,
+                name,
+                _owner_of(record),
+                str(record.inputs.get("scope")),
+                str(default),
+                wcu,
+                tuple(v for v in views if v.web_acl is record),
+                tuple(_ip_list_lines(ip_sets, waf)),
+                tuple(rule_lines(record, ip_sets, waf)),
+            )
+        )
+    return out
+
+
+def shield_line(view: EndpointView, plan: PlanResult) -> str:
+    """What Shield Advanced does for an endpoint, read from the recorded resources."""
+    protected = any(
+        r.type == PROTECTION and r.inputs.get("resourceArn") == view.arn for r in plan.resources
+    )
+    if not protected:
+        return "not protected by Shield Advanced"
+    alarms = [
+        r
+        for r in plan.resources
+        if r.type == ALARM
+        and r.inputs.get("namespace") == "AWS/DDoSProtection"
+        and (r.inputs.get("dimensions") or {}).get("ResourceArn") == view.arn
+    ]
+    if not alarms:
+        return "Shield Advanced protection, NO DDoS alarm"
+    alarm = alarms[0]
+    return f"Shield Advanced protection, DDoS alarm {alarm.inputs.get('name')} ({alarm.region})"
+
+
+def hand_off(view: EndpointView) -> str:
+    if view.kind == "alb":
+        return "associated" if view.associated else "NOT ASSOCIATED"
+    return f"exported as cloudfront_web_acls[{view.product}/{view.endpoint}]"
+
+
+def _default_line(acl: AclView) -> str:
+    if acl.default_action == "block":
+        return "default: block (allowlist only: a request no allow rule matches is blocked)"
+    return "default: allow (a request no rule blocks reaches the application)"
+
+
+def _ip_text(line: IpListLine) -> str:
+    expiry = f" (expires {line.expires})" if line.expires else ""
+    return f"{line.cidr}  {line.reason}{expiry}"
+
+
+def render_waf_text(plan: PlanResult) -> list[str]:
+    """The web ACLs, then any endpoint left without one, as text lines."""
+    out: list[str] = []
+    for acl in acl_views(plan):
+        out.append(f"web ACL {acl.name} ({acl.owner}, {acl.scope}): {acl.wcu} / {INCLUDED_WCU} WCU")
+        out.append(f"  {_default_line(acl)}")
+        out.append(f"  protects {len(acl.endpoints)} endpoint(s):")
+        for view in acl.endpoints:
+            out.append(f"    {view.product}/{view.endpoint} ({view.kind}) {view.arn}")
+            out.append(f"      {hand_off(view)}; {shield_line(view, plan)}")
+        for kind in ("allow", "block"):
+            entries = [line for line in acl.ip_lists if line.list_kind == kind]
+            if entries:
+                out.append(f"  {kind}list ({len(entries)}):")
+                out += [f"    {_ip_text(line)}" for line in entries]
+        width = max((len(r.name) for r in acl.rules), default=0)
+        out.append(f"  rules ({len(acl.rules)}):" if acl.rules else "  rules: none")
+        for rule in acl.rules:
+            out.append(
+                f"    {rule.priority:>4}  {rule.name:<{width}}  {rule.action:<13}  {rule.what}"
+            )
+        out.append("")
+    for view in endpoint_views(plan):
+        if view.web_acl is None:
+            out += [f"{view.product}/{view.endpoint} ({view.kind}) {view.arn}", "  no web ACL", ""]
+    return out
+
+
+def render_waf_markdown(plan: PlanResult) -> list[str]:
+    """The endpoint table, then each web ACL's details (collapsed) as markdown lines."""
+    out = [
+        "| product / endpoint | kind | web ACL | default | WCU | hand-off | Shield Advanced |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    acls = acl_views(plan)
+    by_record = {id(a.record): a for a in acls}
+    for view in endpoint_views(plan):
+        acl = by_record.get(id(view.web_acl)) if view.web_acl is not None else None
+        name = f"`{acl.name}`" if acl else "**none**"
+        default = acl.default_action if acl else ""
+        wcu = f"{acl.wcu} / {INCLUDED_WCU}" if acl else ""
+        out.append(
+            f"| {view.product}/{view.endpoint} | {view.kind} | {name} | {default} | {wcu} "
+            f"| {hand_off(view)} | {shield_line(view, plan)} |"
+        )
+    out.append("")
+    for acl in acls:
+        endpoints = ", ".join(f"{v.product}/{v.endpoint}" for v in acl.endpoints)
+        out += [
+            f"<details><summary><code>{acl.name}</code> ({acl.owner}): default "
+            f"{acl.default_action}, {len(acl.rules)} rules, {len(acl.ip_lists)} CIDRs</summary>",
+            "",
+            f"{_default_line(acl)}; protects {endpoints or 'no endpoint'}.",
+            "",
+        ]
+        if acl.ip_lists:
+            out += ["| list | CIDR | reason | expires |", "|---|---|---|---|"]
+            out += [
+                f"| {line.list_kind} | `{line.cidr}` | {line.reason} | {line.expires or ''} |"
+                for line in acl.ip_lists
+            ]
+            out.append("")
+        out += ["| priority | rule | action | matches |", "|---:|---|---|---|"]
+        out += [f"| {r.priority} | `{r.name}` | {r.action} | {r.what} |" for r in acl.rules]
+        out += ["", "</details>", ""]
+    return out
