@@ -80,15 +80,28 @@ def settings_of(endpoint: Endpoint) -> EndpointShield:
     return endpoint.shield or DEFAULT_ENDPOINT_SHIELD
 
 
+def escalation_sentence(escalation: Escalation | None) -> str:
+    """What happens after the alarm, as the stack deploys it (never a case it would not open)."""
+    if escalation is None:
+        return "no SRT escalation is configured, so no support case is opened."
+    if not escalation.support_case:
+        return "the SRT escalation logs the case it would open (support_case: false)."
+    return "the SRT escalation opens a support case."
+
+
 def ddos_alarm_args(
-    stack: str, product: Product, endpoint: Endpoint, topic_arn: pulumi.Input[str]
+    stack: str,
+    product: Product,
+    endpoint: Endpoint,
+    topic_arn: pulumi.Input[str],
+    escalation: Escalation | None = None,
 ) -> dict[str, Any]:
     """The alarm's arguments, as plain data apart from the topic (known to policies at preview)."""
     return {
         "name": alarm_name(stack, product.name, endpoint.name),
         "alarm_description": (
             f"Shield Advanced detected a DDoS event on {product.name}/{endpoint.name} "
-            f"({endpoint.arn}); the SRT escalation opens a support case."
+            f"({endpoint.arn}); {escalation_sentence(escalation)}"
         ),
         "namespace": DDOS_NAMESPACE,
         "metric_name": DDOS_METRIC,
@@ -246,7 +259,13 @@ class ShieldAdvanced(pulumi.ComponentResource):
                     )
                 region = metric_region(endpoint, config.region)
                 alarm_regions.add(region)
-                args = ddos_alarm_args(stack, product, endpoint, routes.topic_arn("urgent", region))
+                args = ddos_alarm_args(
+                    stack,
+                    product,
+                    endpoint,
+                    routes.topic_arn("urgent", region),
+                    config.shield.escalation if config.shield else None,
+                )
                 aws.cloudwatch.MetricAlarm(
                     f"{key}-ddos",
                     tags=product_tags,

@@ -279,3 +279,21 @@ def test_shield_policies_pass_on_the_example_stacks(
     }
     for plan in (example_plan("prod"), example_plan("staging"), created_subscription[0]):
         assert run_policies(plan, pack, today=TODAY).violations == []
+
+
+@pytest.mark.parametrize(
+    ("stack", "says"),
+    [
+        ("prod", "the SRT escalation opens a support case."),
+        ("staging", "the SRT escalation logs the case it would open (support_case: false)."),
+    ],
+)
+def test_the_alarm_description_says_what_the_escalation_does(
+    example_plan: Callable[[str], PlanResult], stack: str, says: str
+) -> None:
+    alarms = [
+        a
+        for a in of_type(example_plan(stack), "aws:cloudwatch/metricAlarm:MetricAlarm")
+        if a.inputs.get("namespace") == "AWS/DDoSProtection"
+    ]
+    assert alarms and all(a.inputs["alarmDescription"].endswith(says) for a in alarms)
