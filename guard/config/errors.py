@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 #: A key path inside one stack file: ("guard:products", 2, "waf", "rate_limits", 0, "limit").
 KeyPath = tuple[str | int, ...]
+
+#: Bad values are shown in full, so that the wrong part of a long ARN is visible; only values
+#: longer than this (pasted documents, not typos) are cut, saying how much was left out.
+MAX_SHOWN_CHARS = 2048
 
 
 def format_key_path(path: KeyPath) -> str:
@@ -22,11 +27,22 @@ def format_key_path(path: KeyPath) -> str:
 
 
 def describe_value(value: Any) -> str:
-    """A short, single-line rendering of a bad value for an error message."""
+    """A single-line rendering of a bad value for an error message, in full up to 2,048 chars."""
     if value is _MISSING:
         return "(missing)"
     text = repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."
+    if len(text) <= MAX_SHOWN_CHARS:
+        return text
+    return f"{text[:MAX_SHOWN_CHARS]}... ({len(text) - MAX_SHOWN_CHARS:,} more characters)"
+
+
+class AsWritten(str):
+    """A value shown exactly as it is written in the file (``012345670123``, not ``'0123...'``)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return str.__str__(self)
 
 
 class _Missing:
@@ -46,9 +62,12 @@ class Problem:
     message: str
     value: Any = _MISSING
     line: int | None = None
+    column: int | None = None
 
     def render(self, source: str) -> str:
-        where = f"{source}:{self.line}" if self.line else source
+        where = source
+        if self.line:
+            where += f":{self.line}" + (f":{self.column}" if self.column else "")
         key = format_key_path(self.path) or "(top level)"
         shown = "" if self.value is _MISSING else f" = {describe_value(self.value)}"
         return f"{where}: {key}{shown}: {self.message}"
@@ -78,5 +97,5 @@ class ConfigError(Exception):
 
         return ConfigError(
             self.source,
-            [Problem(p.path, p.message, p.value, p.line or line_of(p.path)) for p in self.problems],
+            [dataclasses.replace(p, line=p.line or line_of(p.path)) for p in self.problems],
         )

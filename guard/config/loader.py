@@ -17,11 +17,13 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ValidationError
 
-from guard.config.errors import MISSING, ConfigError, KeyPath, Problem
+from guard.config import yaml_reader
+from guard.config.errors import MISSING, AsWritten, ConfigError, KeyPath, Problem
+from guard.config.partial import partial_cross_checks
 from guard.config.stack import SCALAR_KEYS, StackConfig
+from guard.suggest import close_matches, did_you_mean
 
 NAMESPACE = "guard"
 #: Top-level keys Pulumi itself writes into a stack file.
@@ -31,6 +33,7 @@ SECRET_PLACEHOLDER = "[secret]"  # noqa: S105 - a marker shown instead of a secr
 #: A check that needs more than one field (catalog lookups, overlaps, WCU): it returns problems
 #: and appends warnings. guard.cross_checks lists them all.
 CrossCheck = Callable[[StackConfig, list[str], date], list[Problem]]
+_T = typing.TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -52,50 +55,11 @@ class StackFile:
     raw: dict[str, str]
     secret_keys: tuple[str, ...]
     lines: dict[KeyPath, int]
+    #: Plain scalars YAML read as numbers, as written, by config key path (for "quote it").
+    numbers: dict[KeyPath, str] = field(default_factory=dict)
 
 
 # --- reading ---------------------------------------------------------------------------------
-
-
-# libyaml's parser when PyYAML was built with it: stack files of hundreds of products parse in
-# a fraction of the pure-Python time.
-_BaseLoader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-class _LineLoader(_BaseLoader):
-    """A safe loader that keeps dates as text, as Pulumi does, and remembers line numbers."""
-
-
-# Pulumi hands object config to the program as JSON text; a YAML date must stay a string here too.
-_LineLoader.yaml_implicit_resolvers = {
-    key: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-
-
-def _walk_lines(
-    node: yaml.Node, path: KeyPath, lines: dict[KeyPath, int], problems: list[Problem]
-) -> None:
-    lines.setdefault(path, node.start_mark.line + 1)
-    if isinstance(node, yaml.MappingNode):
-        seen: set[str] = set()
-        for key_node, value_node in node.value:
-            key = str(key_node.value)
-            child = (*path, key)
-            if key in seen:
-                problems.append(
-                    Problem(
-                        child,
-                        "duplicate key: YAML keeps only the last one",
-                        line=key_node.start_mark.line + 1,
-                    )
-                )
-            seen.add(key)
-            lines[child] = key_node.start_mark.line + 1
-            _walk_lines(value_node, child, lines, problems)
-    elif isinstance(node, yaml.SequenceNode):
-        for index, item in enumerate(node.value):
-            _walk_lines(item, (*path, index), lines, problems)
 
 
 def _as_config_string(value: Any) -> str:
@@ -108,29 +72,14 @@ def _as_config_string(value: Any) -> str:
 
 
 def read_stack_file(path: Path) -> StackFile:
-    """Parse ``Pulumi.<stack>.yaml`` into the engine's string-valued config map."""
+    """Parse ``Pulumi.<stack>.yaml`` into the engine's string-valued config map.
+
+    The file is untrusted (fork pull requests are planned): :mod:`guard.config.yaml_reader`
+    bounds its size and alias expansion and requires UTF-8.
+    """
     source = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as err:
-        raise ConfigError(
-            source, [Problem((), f"cannot read the stack file: {err.strerror}")]
-        ) from None
-    try:
-        loader = _LineLoader(text)
-        try:
-            node = loader.get_single_node()
-            document = loader.construct_document(node) if node is not None else None
-        finally:
-            loader.dispose()
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        raise ConfigError(source, [Problem((), f"not valid YAML: {err}", line=line)]) from None
-    problems: list[Problem] = []
-    lines: dict[KeyPath, int] = {}
-    if node is not None:
-        _walk_lines(node, (), lines, problems)
+    parsed = yaml_reader.parse(yaml_reader.read_text(path), source)
+    document, lines, problems = parsed.document, parsed.lines, list(parsed.problems)
     if not isinstance(document, dict):
         raise ConfigError(
             source, [Problem((), "the stack file must be a mapping with a 'config' key")]
@@ -140,7 +89,8 @@ def read_stack_file(path: Path) -> StackFile:
             problems.append(
                 Problem(
                     (key,),
-                    f"unknown top-level key; allowed: {', '.join(STACK_FILE_KEYS)}",
+                    f"unknown top-level key{did_you_mean(str(key), STACK_FILE_KEYS)}; "
+                    f"allowed: {', '.join(STACK_FILE_KEYS)}",
                     line=lines.get((key,)),
                 )
             )
@@ -155,16 +105,28 @@ def read_stack_file(path: Path) -> StackFile:
             # Secure values stay opaque offline: the plan never sees (or needs) the plaintext.
             raw[str(key)] = SECRET_PLACEHOLDER
             secret_keys.append(str(key))
-        else:
+            continue
+        try:
             raw[str(key)] = _as_config_string(value)
+        except (TypeError, ValueError):
+            # Explicit tags (!!binary, !!set, !!timestamp) make values JSON cannot carry.
+            problems.append(
+                Problem(
+                    (str(key),),
+                    "holds a value Pulumi cannot pass to the program (an explicit YAML tag "
+                    "such as !!binary, !!set or !!timestamp?); write text, numbers, true/false, "
+                    "lists and mappings only",
+                )
+            )
+    config_lines = _config_lines(lines)
     if problems:
-        raise ConfigError(source, problems).with_lines(_config_lines(lines))
-    return StackFile(path, raw, tuple(secret_keys), _config_lines(lines))
+        raise ConfigError(source, problems).with_lines(config_lines)
+    return StackFile(path, raw, tuple(secret_keys), config_lines, _config_lines(parsed.numbers))
 
 
-def _config_lines(lines: dict[KeyPath, int]) -> dict[KeyPath, int]:
-    """Line numbers keyed by config key path (without the leading ``config``)."""
-    out: dict[KeyPath, int] = {}
+def _config_lines(lines: Mapping[KeyPath, _T]) -> dict[KeyPath, _T]:
+    """Line numbers (or texts) keyed by config key path (without the leading ``config``)."""
+    out: dict[KeyPath, _T] = {}
     for path, line in lines.items():
         if path[:1] == ("config",) and len(path) > 1:
             out[path[1:]] = line
@@ -187,17 +149,27 @@ def raw_from_pulumi() -> dict[str, str]:
 # --- validating ------------------------------------------------------------------------------
 
 
-def _decode(raw: Mapping[str, str], source: str) -> tuple[dict[str, Any], list[Problem]]:
+def _decode(raw: Mapping[str, str]) -> tuple[dict[str, Any], list[Problem], set[str]]:
+    """The ``guard:`` values as Python objects, the problems, and the fields not decoded."""
     values: dict[str, Any] = {}
     problems: list[Problem] = []
+    undecoded: set[str] = set()
     allowed = sorted({*StackConfig.model_fields} - {"region"})
     for key, text in raw.items():
         namespace, _, name = key.partition(":")
         if namespace != NAMESPACE:
             continue
         if name not in StackConfig.model_fields or name == "region":
+            close = close_matches(name, allowed)
+            hint = f" (did you mean {' or '.join(f'guard:{c}' for c in close)}?)" if close else ""
+            if close and f"{NAMESPACE}:{close[0]}" not in raw:
+                # A misspelt section: the cross checks must not report it as absent.
+                undecoded.add(close[0])
             problems.append(
-                Problem((key,), f"unknown key; allowed: {', '.join(f'guard:{a}' for a in allowed)}")
+                Problem(
+                    (key,),
+                    f"unknown key{hint}; allowed: {', '.join(f'guard:{a}' for a in allowed)}",
+                )
             )
             continue
         if name in SCALAR_KEYS:
@@ -207,14 +179,16 @@ def _decode(raw: Mapping[str, str], source: str) -> tuple[dict[str, Any], list[P
             values[name] = json.loads(text)
         except (TypeError, json.JSONDecodeError):
             problems.append(Problem((key,), "must be a YAML mapping or list", text))
+            undecoded.add(name)
     region = raw.get("aws:region")
     if region is None:
         problems.append(
             Problem(("aws:region",), "required: the stack's AWS region, e.g. ap-northeast-1")
         )
+        undecoded.add("region")
     else:
         values["region"] = region
-    return values, problems
+    return values, problems, undecoded
 
 
 def _config_path(loc: Sequence[str | int]) -> KeyPath:
@@ -236,6 +210,8 @@ def _model_in(annotation: Any, part: str | int) -> Any:
         return None
     if isinstance(part, int):
         return typing.get_args(annotation)[0] if origin in (list, tuple) else None
+    if origin is dict:
+        return typing.get_args(annotation)[1]
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         info = annotation.model_fields.get(part)
         return info.annotation if info is not None else None
@@ -273,8 +249,15 @@ def _problem_from(error: Mapping[str, Any]) -> Problem:
     message = str(error["msg"])
     if kind == "extra_forbidden":
         model = _model_at(loc[:-1])
-        allowed = ", ".join(model.model_fields) if model is not None else "see the README"
-        message, value = f"unknown key; allowed: {allowed}", MISSING
+        names = list(model.model_fields) if model is not None else []
+        hint = did_you_mean(str(loc[-1]), names) if loc else ""
+        allowed = ", ".join(names) if names else "see the README"
+        message, value = f"unknown key{hint}; allowed: {allowed}", MISSING
+    elif kind == "string_type" and isinstance(value, (int, float)) and not isinstance(value, bool):
+        message = (
+            f"must be text, not the number {value}: YAML reads unquoted digits as a number; "
+            "quote the value"
+        )
     elif kind == "missing":
         message, value = "required key is missing", MISSING
     elif kind == "value_error":
@@ -321,22 +304,47 @@ _VALIDATED: dict[tuple[Any, ...], LoadedConfig] = {}
 def _validate(
     raw: Mapping[str, str], source: str, secret_keys: Sequence[str], today: date
 ) -> LoadedConfig:
-    values, problems = _decode(raw, source)
-    if problems:
-        raise ConfigError(source, problems)
-    try:
-        config = StackConfig.model_validate(values)
-    except ValidationError as err:
-        raise ConfigError(source, [_problem_from(e) for e in err.errors()]) from None
     # Imported here: the checks use the config models this module's package defines.
     from guard.cross_checks import CROSS_CHECKS
 
+    values, problems, undecoded = _decode(raw)
+    try:
+        config = StackConfig.model_validate(values)
+    except ValidationError as err:
+        # A field that could not be decoded is reported already; pydantic would only add
+        # "required" for it.
+        errors = [e for e in err.errors() if not (e["loc"] and e["loc"][0] in undecoded)]
+        problems += [_problem_from(e) for e in _one_per_misspelling(errors)]
+        # Every error of the file in one run: the cross checks of the parts that validated.
+        problems += partial_cross_checks(values, errors, undecoded, CROSS_CHECKS, today)
+        raise ConfigError(source, problems) from None
+    if undecoded:
+        problems += partial_cross_checks(values, [], undecoded, CROSS_CHECKS, today)
+        raise ConfigError(source, problems)
     warnings: list[str] = []
     for check in CROSS_CHECKS:
         problems.extend(check(config, warnings, today))
     if problems:
         raise ConfigError(source, problems)
     return LoadedConfig(config, source, tuple(warnings), tuple(secret_keys), dict(raw))
+
+
+def _one_per_misspelling(errors: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """The errors without "required key is missing" for a required key written misspelt.
+
+    ``workspace_idd`` is one mistake: its "unknown key (did you mean workspace_id?)" says it all.
+    """
+    missing = {tuple(e["loc"]) for e in errors if e["type"] == "missing"}
+    covered: set[tuple[Any, ...]] = set()
+    for error in errors:
+        loc = tuple(error["loc"])
+        if error["type"] != "extra_forbidden" or not loc:
+            continue
+        model = _model_at(loc[:-1])
+        close = close_matches(str(loc[-1]), list(model.model_fields) if model else [])
+        if close and (*loc[:-1], close[0]) in missing:
+            covered.add((*loc[:-1], close[0]))
+    return [e for e in errors if not (e["type"] == "missing" and tuple(e["loc"]) in covered)]
 
 
 def load_stack_file(path: Path, *, today: date | None = None) -> LoadedConfig:
@@ -347,7 +355,65 @@ def load_stack_file(path: Path, *, today: date | None = None) -> LoadedConfig:
             stack_file.raw, str(path), secret_keys=stack_file.secret_keys, today=today
         )
     except ConfigError as err:
-        raise err.with_lines(stack_file.lines) from None
+        located = err.with_lines(stack_file.lines)
+        raise ConfigError(
+            located.source, [_quote_hint(p, stack_file) for p in located.problems]
+        ) from None
+
+
+def _quote_hint(problem: Problem, stack_file: StackFile) -> Problem:
+    """ "Quote it" for a text field whose value YAML read as a number (``012345670123``)."""
+    text = stack_file.numbers.get(problem.path)
+    if text is None or not _takes_text(problem.path):
+        return problem
+    top = problem.path[0]
+    if len(problem.path) == 1 and stack_file.raw.get(str(top)) == text:
+        return problem  # a scalar key passed on as the same text: quoting changes nothing
+    read_as = (
+        " as a number"
+        if problem.value is MISSING or str(problem.value) == text
+        else f" as the number {problem.value}"
+    )
+    octal = (
+        " (YAML 1.1 reads digits with a leading 0 as an octal number)"
+        if len(text) > 1 and text.startswith("0") and text.isdigit()
+        else ""
+    )
+    return dataclasses.replace(
+        problem,
+        value=AsWritten(text),
+        message=(
+            f"YAML reads the unquoted {text}{read_as}{octal}, but this key takes text: "
+            f'quote it, as in "{text}"'
+        ),
+    )
+
+
+def _takes_text(path: KeyPath) -> bool:
+    """Whether the schema expects a string at this config key path."""
+    head, *rest = path
+    if not isinstance(head, str):
+        return False
+    namespace, _, name = head.partition(":")
+    if head == "aws:region":
+        name = "region"
+    elif namespace != NAMESPACE:
+        return False
+    current: Any = StackConfig
+    for part in (name, *rest):
+        current = _model_in(current, part)
+        if current is None:
+            return False
+    return _is_text(current)
+
+
+def _is_text(annotation: Any) -> bool:
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        return _is_text(typing.get_args(annotation)[0])
+    if origin in (typing.Union, types.UnionType):
+        return any(_is_text(a) for a in typing.get_args(annotation))
+    return annotation is str
 
 
 #: Overrides where stack files live (tests point it at their own fixture stacks).
@@ -362,3 +428,24 @@ def stacks_dir() -> Path:
 def stack_file_for(stack: str) -> str:
     """Where a stack's config lives."""
     return str(stacks_dir() / f"Pulumi.{stack}.yaml")
+
+
+def available_stacks(directory: Path | None = None) -> list[str]:
+    """The stacks that have a stack file (``Pulumi.<stack>.yaml``), sorted by name."""
+    folder = directory or stacks_dir()
+    if not folder.is_dir():
+        return []
+    return sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in folder.glob("Pulumi.*.yaml"))
+
+
+def unknown_stack_message(stack: str) -> str | None:
+    """None when ``stack`` has a stack file; else a message listing the stacks that do."""
+    path = Path(stack_file_for(stack))
+    if path.exists():
+        return None
+    known = available_stacks()
+    listed = ", ".join(known) if known else "none"
+    return (
+        f"no stack {stack!r}: there is no {path}{did_you_mean(stack, known)}; "
+        f"the stacks in {stacks_dir()}/ are: {listed}"
+    )

@@ -70,9 +70,14 @@ def test_secure_values_stay_opaque(tmp_path: Path) -> None:
 
 
 def test_invalid_yaml_is_a_config_error(tmp_path: Path) -> None:
+    path = write(tmp_path, "config: [unclosed\n")
     with pytest.raises(ConfigError) as caught:
-        load_stack_file(write(tmp_path, "config: [unclosed\n"), today=TODAY)
-    assert "not valid YAML" in caught.value.render()
+        load_stack_file(path, today=TODAY)
+    rendered = caught.value.render()
+    # The file, line and column of the problem, and where the unclosed list starts.
+    assert f"{path}:2:1: (top level): not valid YAML: " in rendered
+    assert "flow sequence, which starts at line 1, column 9" in rendered
+    assert "<unicode string>" not in rendered
 
 
 def test_missing_file_is_a_config_error(tmp_path: Path) -> None:
