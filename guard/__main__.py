@@ -1,7 +1,5 @@
-"""``python -m guard`` is the ``guard`` command."""
+"""``python -m guard`` is the ``guard`` command, with its handler for unexpected errors (exit 70)."""
 
-import sys
+from guard.cli import entry_point
 
-from guard.cli import main
-
-sys.exit(main())
+entry_point()

@@ -1,18 +1,123 @@
 """The ``guard`` command: ``guard plan`` (offline plan of a stack), ``guard drill``,
-``guard bootstrap`` and ``guard stacks``."""
+``guard bootstrap`` and ``guard stacks``.
+
+:func:`main` parses the arguments and runs a command, raising what the command raises, so that
+tests call it in-process. The console script (``guard``) and ``python -m guard`` run
+:func:`entry_point`, which turns an unexpected exception into exit code 70 with one line on
+stderr and the traceback in a file: CI must not read a crash as a policy verdict (exit 1) or a
+configuration error (exit 2).
+"""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import importlib.metadata
+import os
+import platform
 import sys
+import tempfile
+import tomllib
+import traceback
 from collections.abc import Sequence
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import NoReturn
 
 from guard.config import ConfigError, load_stack_file
-from guard.config.loader import stack_file_for
+from guard.config.loader import stack_file_for, unknown_stack_message
+from guard.suggest import did_you_mean
 
 EXIT_OK, EXIT_POLICY, EXIT_CONFIG = 0, 1, 2
+#: An unexpected exception: a bug in guard, not a verdict on the stack (EX_SOFTWARE, sysexits.h).
+EXIT_INTERNAL = 70
+#: Where :func:`entry_point` writes the traceback of an unexpected exception (relative to the
+#: working directory; the system's temporary directory when that cannot be written).
+CRASH_DIR = Path(".guard")
+
+
+def _internal_error(code_width: int) -> str:
+    """The exit code 70 line of an ``exit codes:`` list whose codes are ``code_width`` wide."""
+    pad = " " * (2 + code_width + 1)
+    return (
+        f"  {'70':<{code_width}} internal error: a bug in guard, not a problem with the stack;\n"
+        f"{pad}one line on stderr names the file with the details (.guard/crash-*.txt)\n"
+    )
+
+
+INTERNAL_ERROR_LINE = _internal_error(3)
+
+DESCRIPTION = """\
+guard protects internet-facing AWS endpoints (WAF, Shield Advanced, threat detection, keyless
+CI) from one stack file per stack: stacks/Pulumi.<stack>.yaml, or the directory in
+$GUARD_STACKS_DIR. guard plan checks a stack offline, without credentials; pulumi up deploys it.
+"""
+
+EPILOG = (
+    'Run "guard COMMAND --help" for a command\'s options, output formats and exit codes.\n'
+    "\n"
+    "exit codes:\n"
+    "  0   done (plan: no mandatory policy is violated)\n"
+    "  1   plan: a mandatory policy is violated; bootstrap: an existing bucket or key differs;\n"
+    "      drill: the rehearsal failed\n"
+    "  2   usage or configuration error: each error names the file, line, key, bad value and\n"
+    "      what is allowed; nothing was planned, changed or deployed\n" + INTERNAL_ERROR_LINE
+)
+
+PLAN_DESCRIPTION = """\
+Run the stack's Pulumi program (the one pulumi up runs) offline under Pulumi's mocks: no
+credentials, no network, nothing deployed. Every resource is checked against the policy pack,
+and the plan shows what protects each endpoint. The stack file is validated first; all of its
+errors are reported in one run.
+"""
+
+PLAN_EPILOG = (
+    "formats (--format, default: text):\n"
+    "  text      for a terminal: each web ACL with its rules and the endpoints it protects,\n"
+    "            the account-level sections, then warnings and policy findings\n"
+    "  markdown  the pull-request comment CI posts: policy violations first, long lists folded\n"
+    "  json      for tools: resources (sorted by URN, inputs as the engine receives them),\n"
+    "            outputs, warnings, policy findings and the exceptions applied; the same input\n"
+    "            gives byte-identical output\n"
+    "\n"
+    "exit codes:\n"
+    "  0   planned; no mandatory policy is violated (advisory findings may be listed)\n"
+    "  1   planned; a mandatory policy is violated (listed in the output)\n"
+    "  2   usage or configuration error (on stderr, with file, line, key and what is allowed);\n"
+    "      nothing was planned\n" + INTERNAL_ERROR_LINE
+)
+
+DRILL_DESCRIPTION = """\
+Rehearse the DDoS escalation of one endpoint: the stack is planned offline, the endpoint's
+DDoSDetected alarm goes to ALARM, and the SRT escalation handler runs against a local moto
+server on 127.0.0.1 with the environment the stack deploys. It prints the support case it opens,
+the earlier case it deduplicates against, or why the stack would not open one. AWS is never
+contacted.
+"""
+
+DRILL_EPILOG = (
+    "exit codes:\n"
+    "  0   the drill ran and showed what the stack would do\n"
+    "  1   the escalation handler failed, or the local sandbox was not safe to run in\n"
+    "  2   refused or configuration error: the stack file is invalid, the endpoint is unknown,\n"
+    "      or the stack would not escalate this endpoint (the reason is on stderr)\n"
+    + INTERNAL_ERROR_LINE
+)
+
+STACK_HELP = "stack name; reads Pulumi.<stack>.yaml in stacks/ (or $GUARD_STACKS_DIR)"
+CONFIG_FILE_HELP = "read this stack file instead of the stack's own"
+
+
+def version() -> str:
+    """The installed distribution's version, else the version in pyproject.toml."""
+    try:
+        return importlib.metadata.version("guard")
+    except importlib.metadata.PackageNotFoundError:
+        pyproject = Path(__file__).resolve().parents[1] / "pyproject.toml"
+        try:
+            return str(tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]["version"])
+        except (OSError, KeyError, tomllib.TOMLDecodeError):
+            return "unknown"
 
 
 def _day(text: str) -> date:
@@ -23,38 +128,70 @@ def _day(text: str) -> date:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="guard", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
-    plan = commands.add_parser(
-        "plan", help="run the stack's program offline and report what protects each endpoint"
+    raw = argparse.RawDescriptionHelpFormatter
+    parser = argparse.ArgumentParser(
+        prog="guard", description=DESCRIPTION, epilog=EPILOG, formatter_class=raw
     )
-    plan.add_argument("--stack", required=True, help="stack name; reads stacks/Pulumi.<stack>.yaml")
-    plan.add_argument("--config-file", type=Path, help="another stack file to read instead")
-    plan.add_argument("--format", choices=("text", "markdown", "json"), default="text")
+    parser.add_argument("--version", action="version", version=f"guard {version()}")
+    commands = parser.add_subparsers(
+        dest="command", required=True, title="commands", metavar="COMMAND"
+    )
+    plan = commands.add_parser(
+        "plan",
+        help="plan a stack offline and check it against the policy pack (no credentials)",
+        description=PLAN_DESCRIPTION,
+        epilog=PLAN_EPILOG,
+        formatter_class=raw,
+    )
+    plan.add_argument("--stack", required=True, help=STACK_HELP)
+    plan.add_argument("--config-file", type=Path, metavar="PATH", help=CONFIG_FILE_HELP)
+    plan.add_argument(
+        "--format",
+        choices=("text", "markdown", "json"),
+        default="text",
+        help="output format: text, markdown or json (default: %(default)s; see below)",
+    )
     plan.add_argument(
         "--policy-pack",
         type=Path,
         default=Path("policies"),
+        metavar="DIR",
         help="policy pack directory (default: policies)",
     )
     plan.add_argument(
-        "--today", type=_day, help="judge expiry dates as of this day (default: today)"
+        "--today",
+        type=_day,
+        metavar="YYYY-MM-DD",
+        help="judge expiry dates as of this day (default: today)",
     )
 
-    drill = commands.add_parser("drill", help="rehearse an incident runbook locally")
-    scenarios = drill.add_subparsers(dest="scenario", required=True)
+    drill = commands.add_parser(
+        "drill",
+        help="rehearse an incident runbook locally (guard drill ddos)",
+        description="Rehearse an incident runbook locally; AWS is never contacted.",
+    )
+    scenarios = drill.add_subparsers(
+        dest="scenario", required=True, title="scenarios", metavar="SCENARIO"
+    )
     ddos = scenarios.add_parser(
         "ddos",
         help="feed an endpoint's DDoSDetected alarm to the SRT escalation handler on a local moto server",
+        description=DRILL_DESCRIPTION,
+        epilog=DRILL_EPILOG,
+        formatter_class=raw,
     )
-    ddos.add_argument("--stack", required=True, help="stack name; reads stacks/Pulumi.<stack>.yaml")
-    ddos.add_argument("--endpoint", required=True, metavar="PRODUCT/ENDPOINT")
-    ddos.add_argument("--config-file", type=Path, help="another stack file to read instead")
+    ddos.add_argument("--stack", required=True, help=STACK_HELP)
+    ddos.add_argument(
+        "--endpoint", required=True, metavar="PRODUCT/ENDPOINT", help="the endpoint under attack"
+    )
+    ddos.add_argument("--config-file", type=Path, metavar="PATH", help=CONFIG_FILE_HELP)
     ddos.add_argument(
         "--state-dir",
         type=Path,
         default=Path(".guard/drill"),
-        help="where the drill remembers the cases it opened, so a second run shows the dedupe",
+        metavar="DIR",
+        help="where the drill remembers the cases it opened, so a second run shows the dedupe "
+        "(default: .guard/drill)",
     )
     ddos.add_argument("--fresh", action="store_true", help="forget earlier drill cases first")
 
@@ -72,14 +209,12 @@ def _parser() -> argparse.ArgumentParser:
             "  1  an existing bucket or key differs from the required settings; each difference\n"
             "     is listed with the aws command that fixes it\n"
             "  2  usage or configuration error, no or wrong-account credentials, access denied,\n"
-            "     or AWS could not be reached"
+            "     or AWS could not be reached\n" + _internal_error(2)
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    bootstrap.add_argument(
-        "--stack", required=True, help="stack name; reads stacks/Pulumi.<stack>.yaml"
-    )
-    bootstrap.add_argument("--config-file", type=Path, help="another stack file to read instead")
+    bootstrap.add_argument("--stack", required=True, help=STACK_HELP)
+    bootstrap.add_argument("--config-file", type=Path, metavar="PATH", help=CONFIG_FILE_HELP)
     bootstrap.add_argument(
         "--apply", action="store_true", help="create the missing pieces (default: dry run)"
     )
@@ -101,7 +236,7 @@ def _parser() -> argparse.ArgumentParser:
             "exit codes:\n"
             "  0  listed (an empty list when there are no stack files)\n"
             "  2  usage error, or a stack file is invalid: its errors go to stderr and nothing\n"
-            "     is listed"
+            "     is listed\n" + _internal_error(2)
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -131,13 +266,13 @@ def plan_command(args: argparse.Namespace) -> int:
     except PolicyPackError as error:
         print(f"guard plan: {error}", file=sys.stderr)
         return EXIT_CONFIG
-    unknown = sorted(
-        {e.policy for e in loaded.config.policy_exceptions} - {p.name for p in policies}
-    )
+    known = [p.name for p in policies]
+    unknown = sorted({e.policy for e in loaded.config.policy_exceptions} - set(known))
     if unknown:
+        named = ", ".join(f"{name}{did_you_mean(name, known)}" for name in unknown)
         print(
-            f"{path}: guard:policy_exceptions names unknown policies: {', '.join(unknown)}; "
-            f"the pack has: {', '.join(p.name for p in policies)}",
+            f"{path}: guard:policy_exceptions names unknown policies: {named}; "
+            f"the pack has: {', '.join(known)}",
             file=sys.stderr,
         )
         return EXIT_CONFIG
@@ -162,50 +297,9 @@ def plan_command(args: argparse.Namespace) -> int:
 
 
 def drill_command(args: argparse.Namespace) -> int:
-    from components.shield import alarm_name, metric_region
-    from guard.drill import run_ddos_drill
+    from guard.drill import ddos_command
 
-    path = args.config_file or Path(stack_file_for(args.stack))
-    try:
-        config = load_stack_file(path).config
-    except ConfigError as error:
-        print(error.render(), file=sys.stderr)
-        return EXIT_CONFIG
-    product_name, _, endpoint_name = args.endpoint.partition("/")
-    product = next((p for p in config.products if p.name == product_name), None)
-    endpoint = (
-        next((e for e in product.endpoints if e.name == endpoint_name), None) if product else None
-    )
-    if product is None or endpoint is None:
-        known = ", ".join(f"{p.name}/{e.name}" for p in config.products for e in p.endpoints)
-        print(
-            f"guard drill: no endpoint {args.endpoint!r} in {path}; endpoints: {known}",
-            file=sys.stderr,
-        )
-        return EXIT_CONFIG
-    if config.shield is None:
-        print(
-            f"guard drill: {path} has no guard:shield section; nothing escalates", file=sys.stderr
-        )
-        return EXIT_CONFIG
-    escalation = config.shield.escalation
-    state_path = args.state_dir / f"{args.stack}.json"
-    if args.fresh:
-        state_path.unlink(missing_ok=True)
-    print(f"drill: alarm {alarm_name(args.stack, product.name, endpoint.name)} goes to ALARM")
-    return run_ddos_drill(
-        stack=args.stack,
-        product=product.name,
-        endpoint=endpoint.name,
-        resource_arn=endpoint.arn,
-        alarm_region=metric_region(endpoint, config.region),
-        account_id=config.account_id,
-        severity=escalation.severity if escalation else "urgent",
-        dedupe_hours=escalation.dedupe_hours if escalation else 6,
-        cc_emails=list(config.shield.contact_emails),
-        state_path=state_path,
-        out=sys.stdout,
-    )
+    return ddos_command(args)
 
 
 def bootstrap_command(args: argparse.Namespace) -> int:
@@ -250,7 +344,13 @@ def stacks_command(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one ``guard`` command and return its exit code; unexpected exceptions propagate."""
     args = _parser().parse_args(argv)
+    if getattr(args, "stack", None) is not None and getattr(args, "config_file", None) is None:
+        unknown = unknown_stack_message(args.stack)
+        if unknown is not None:
+            print(f"guard {args.command}: {unknown}", file=sys.stderr)
+            return EXIT_CONFIG
     if args.command == "plan":
         return plan_command(args)
     if args.command == "bootstrap":
@@ -260,5 +360,64 @@ def main(argv: Sequence[str] | None = None) -> int:
     return drill_command(args)
 
 
+def entry_point(argv: Sequence[str] | None = None) -> NoReturn:
+    """The ``guard`` console script and ``python -m guard``: :func:`main`, and exit 70 on a bug."""
+    try:
+        code = main(argv)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader left early (`guard plan | head`): not a bug. Point stdout at devnull so the
+        # interpreter's own flush at exit does not raise again; 141 is the shell's SIGPIPE code.
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        code = EXIT_BROKEN_PIPE
+    except Exception as error:  # SystemExit and KeyboardInterrupt are not Exceptions
+        code = report_crash(error)
+    sys.exit(code)
+
+
+#: What a shell reports for a process killed by SIGPIPE (128 + 13).
+EXIT_BROKEN_PIPE = 141
+
+
+def report_crash(error: BaseException) -> int:
+    """Write the traceback to a crash file, say on one stderr line where it is; return 70."""
+    try:
+        cwd = str(Path.cwd())
+    except OSError:  # the working directory was removed under us
+        cwd = "(unknown)"
+    details = (
+        f"guard {version()} on Python {platform.python_version()} ({platform.platform()})\n"
+        f"command: {' '.join(sys.argv)}\n"
+        f"working directory: {cwd}\n\n" + "".join(traceback.format_exception(error))
+    )
+    summary = " ".join(f"{type(error).__name__}: {error}".split())
+    if len(summary) > 300:
+        summary = summary[:297] + "..."
+    where = _write_crash_file(details)
+    head = f"guard: internal error, a bug in guard and not a problem with the stack ({summary});"
+    if where is not None:
+        print(f"{head} details in {where}; please report it", file=sys.stderr)
+    else:
+        print(f"{head} no crash file could be written, the details follow", file=sys.stderr)
+        print(details, file=sys.stderr)
+    return EXIT_INTERNAL
+
+
+def _write_crash_file(details: str) -> Path | None:
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    name = f"crash-{stamp}-{os.getpid()}.txt"
+    for folder in (CRASH_DIR, Path(tempfile.gettempdir())):
+        path = folder / name
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            with path.open("x", encoding="utf-8") as stream:
+                stream.write(details)
+        except OSError:
+            continue
+        return path
+    return None
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    entry_point()

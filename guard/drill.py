@@ -1,10 +1,16 @@
 """DDoS escalation drill: run the SRT escalation Lambda against a local moto sandbox.
 
-``guard drill ddos --stack NAME --endpoint PRODUCT/ENDPOINT`` calls :func:`run_ddos_drill`. The
-drill builds the exact SNS event the Lambda receives when the endpoint's
-``guard-<stack>-<product>-<endpoint>-ddos`` alarm goes from OK to ALARM, invokes the real handler
-in-process against a moto server bound to 127.0.0.1, and prints the support case it opened, or the
-earlier case it deduplicated against.
+``guard drill ddos --stack NAME --endpoint PRODUCT/ENDPOINT`` calls :func:`ddos_command`. The
+drill never claims what the deployed stack would not do: it runs the stack's own Pulumi program
+under mocks and takes what it simulates from the plan (:mod:`guard.drill_plan`): the endpoint's
+``DDoSDetected`` alarm (name, region, the topics it notifies) and the escalation function
+subscribed to that topic, with its environment variables as deployed. An endpoint without an
+alarm, or an alarm no escalation function listens to, is refused (exit 2) with the reason.
+
+It then builds the exact SNS event the function receives when that alarm goes from OK to ALARM,
+invokes the real handler in-process against a moto server bound to 127.0.0.1 with the function's
+environment, and prints the support case it opened, the earlier case it deduplicated against, or
+(``support_case: false``) that it would not open one.
 
 No real AWS endpoint is ever contacted: every ``AWS_*`` variable is removed for the duration of
 the drill, the config and credentials files are pointed at ``/dev/null``, dummy credentials are
@@ -23,15 +29,17 @@ then finds them through the real DescribeCases API call, exactly as it would on 
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import io
 import ipaddress
 import json
 import logging
 import os
+import sys
 import urllib.request
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -41,12 +49,21 @@ from urllib.parse import urlsplit
 import boto3
 
 from functions.srt_escalation import handler
+from guard.drill_plan import DrillRefusal, DrillTarget, alarm_time, build_alarm_event
 
 STATE_VERSION = 1
-# What a guard urgent topic is called is the stack component's business; the drill only needs a
-# plausible ARN in the SNS envelope, which the handler does not read.
-_TOPIC_SUFFIX = "urgent"
+EXIT_OK, EXIT_FAILED, EXIT_REFUSED = 0, 1, 2
 _QUIET_LOGGERS = ("werkzeug", "flask.app")
+#: The variables the handler reads (its module docstring). A Lambda sees only its own
+#: environment, so the drill hides these from the shell that runs it and sets the function's.
+HANDLER_VARIABLES = (
+    "SUPPORT_SEVERITY",
+    "DEDUPE_HOURS",
+    "CC_EMAILS",
+    "SUPPORT_CASE_ENABLED",
+    "SUPPORT_LANGUAGE",
+    "LOG_LEVEL",
+)
 
 
 class DrillError(Exception):
@@ -59,112 +76,6 @@ class _LambdaContext:
 
     function_name: str
     aws_request_id: str
-
-
-# --------------------------------------------------------------------------------------------
-# Event construction.
-# --------------------------------------------------------------------------------------------
-
-
-def _region_display_name(region: str) -> str:
-    """Return the display name CloudWatch writes in the notification's "Region" field."""
-    try:
-        import botocore.loaders
-
-        endpoints = botocore.loaders.Loader().load_data("endpoints")
-        for partition in endpoints.get("partitions", []):
-            described = partition.get("regions", {}).get(region)
-            if described and described.get("description"):
-                return str(described["description"])
-    except Exception:  # display sugar only; fall back to the code
-        return region
-    return region
-
-
-def _alarm_time(moment: datetime) -> str:
-    # CloudWatch's StateChangeTime format, e.g. "2015-06-03T17:43:27.123+0000".
-    utc = moment.astimezone(UTC)
-    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}+0000"
-
-
-def build_alarm_event(
-    *,
-    stack: str,
-    product: str,
-    endpoint: str,
-    resource_arn: str,
-    alarm_region: str,
-    account_id: str,
-    when: datetime,
-) -> dict[str, Any]:
-    """Build the SNS-to-Lambda event for the endpoint's DDoSDetected alarm going OK -> ALARM.
-
-    The message follows CloudWatch's alarm notification JSON (AlarmName, AlarmDescription,
-    AWSAccountId, NewStateValue, NewStateReason, StateChangeTime, Region, AlarmArn,
-    OldStateValue, Trigger{...}) inside the standard Lambda SNS record envelope.
-    """
-    alarm_name = f"guard-{stack}-{product}-{endpoint}-ddos"
-    region_name = _region_display_name(alarm_region)
-    stamp = _alarm_time(when)
-    datapoint = when.astimezone(UTC).strftime("%d/%m/%y %H:%M:%S")
-    message = {
-        "AlarmName": alarm_name,
-        "AlarmDescription": f"Shield Advanced detected a DDoS event on {product}/{endpoint}",
-        "AWSAccountId": account_id,
-        "AlarmConfigurationUpdatedTimestamp": stamp,
-        "NewStateValue": "ALARM",
-        "NewStateReason": (
-            f"Threshold Crossed: 1 out of the last 1 datapoints [1.0 ({datapoint})] was greater "
-            "than or equal to the threshold (1.0) (minimum 1 datapoint for OK -> ALARM "
-            "transition)."
-        ),
-        "StateChangeTime": stamp,
-        "Region": region_name,
-        "AlarmArn": f"arn:aws:cloudwatch:{alarm_region}:{account_id}:alarm:{alarm_name}",
-        "OldStateValue": "OK",
-        "OKActions": [],
-        "AlarmActions": [f"arn:aws:sns:{alarm_region}:{account_id}:guard-{stack}-{_TOPIC_SUFFIX}"],
-        "InsufficientDataActions": [],
-        "Trigger": {
-            "MetricName": "DDoSDetected",
-            "Namespace": "AWS/DDoSProtection",
-            "StatisticType": "Statistic",
-            "Statistic": "SUM",
-            "Unit": None,
-            "Dimensions": [{"value": resource_arn, "name": "ResourceArn"}],
-            "Period": 60,
-            "EvaluationPeriods": 1,
-            "DatapointsToAlarm": 1,
-            "ComparisonOperator": "GreaterThanOrEqualToThreshold",
-            "Threshold": 1.0,
-            "TreatMissingData": "notBreaching",
-            "EvaluateLowSampleCountPercentile": "",
-        },
-    }
-    topic_arn = f"arn:aws:sns:{alarm_region}:{account_id}:guard-{stack}-{_TOPIC_SUFFIX}"
-    return {
-        "Records": [
-            {
-                "EventSource": "aws:sns",
-                "EventVersion": "1.0",
-                "EventSubscriptionArn": f"{topic_arn}:{uuid.uuid4()}",
-                "Sns": {
-                    "Type": "Notification",
-                    "MessageId": str(uuid.uuid4()),
-                    "TopicArn": topic_arn,
-                    "Subject": f'ALARM: "{alarm_name}" in {region_name}',
-                    "Message": json.dumps(message),
-                    "Timestamp": when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.")
-                    + f"{when.microsecond // 1000:03d}Z",
-                    "SignatureVersion": "1",
-                    "Signature": "drill",
-                    "SigningCertUrl": "",
-                    "UnsubscribeUrl": "",
-                    "MessageAttributes": {},
-                },
-            }
-        ]
-    }
 
 
 # --------------------------------------------------------------------------------------------
@@ -220,12 +131,13 @@ def _is_loopback_url(url: str | None) -> bool:
 
 @contextlib.contextmanager
 def _sandbox_env(overrides: dict[str, str]) -> Iterator[None]:
-    """Hide every AWS_* variable, apply ``overrides``, use a fresh boto3 session; undo after."""
+    """Hide every AWS_* and handler variable, apply ``overrides``, use a fresh boto3 session;
+    undo all of it afterwards."""
     saved = dict(os.environ)
     saved_session = boto3.DEFAULT_SESSION
     try:
         for key in list(os.environ):
-            if key.startswith("AWS_"):
+            if key.startswith("AWS_") or key in HANDLER_VARIABLES:
                 del os.environ[key]
         os.environ.update(overrides)
         # A default session created earlier in this process has cached its config file and
@@ -343,33 +255,86 @@ def _age(clock: datetime, time_created: str) -> str:
     return f"{minutes // 60} h {minutes % 60} min ago"
 
 
+def _case_enabled(environment: dict[str, str]) -> bool:
+    # The handler's own default (true) when the variable is absent.
+    return environment.get("SUPPORT_CASE_ENABLED", "true").strip().lower() != "false"
+
+
+def _print_header(
+    out: TextIO, *, target: DrillTarget, url: str, clock: datetime, state_path: Path, seeded: int
+) -> None:
+    alarm, function = target.alarm, target.function
+    variables = " ".join(f"{k}={v}" for k, v in sorted(function.environment.items()))
+    print(
+        f"guard drill ddos: stack {target.stack}, endpoint {target.product}/{target.endpoint}",
+        file=out,
+    )
+    print(f"  resource   {target.resource_arn}", file=out)
+    print(
+        f"  alarm      {alarm.name} ({alarm.region}), OK -> ALARM at {alarm_time(clock)}",
+        file=out,
+    )
+    print(f"  notifies   {', '.join(alarm.actions)}", file=out)
+    if alarm.notified:
+        print(f"             which reach {', '.join(alarm.notified)}", file=out)
+    print(
+        f"  function   {function.name} ({function.region}), subscribed to {function.topic_arn}",
+        file=out,
+    )
+    print(f"  env        {variables or '(none)'}", file=out)
+    print("             (alarm, topic and function as the stack's plan declares them)", file=out)
+    print(f"  sandbox    moto server {url} (no real AWS endpoint is contacted)", file=out)
+    if _case_enabled(function.environment):
+        print(
+            "  note       moto does not implement Shield ListAttacks/DescribeAttack, so the body "
+            "says attack details are unavailable; on AWS the Lambda fills them in",
+            file=out,
+        )
+    print(f"  state      {state_path} ({seeded} earlier drill case(s) re-seeded)", file=out)
+    print(file=out)
+
+
+def _print_not_opened(out: TextIO, target: DrillTarget, summary: dict[str, Any]) -> None:
+    environment = target.function.environment
+    print(
+        f"Result: NO CASE - {target.function.name} would not open a case (support_case: false)",
+        file=out,
+    )
+    print(
+        "  As deployed it runs with SUPPORT_CASE_ENABLED="
+        f"{environment.get('SUPPORT_CASE_ENABLED', '')}: it logged the case it would open (see "
+        "its log above) and made no Support API call.",
+        file=out,
+    )
+    cc = ", ".join(c for c in environment.get("CC_EMAILS", "").split(",") if c) or "(none)"
+    for item in summary["would_open"]:
+        print(f"  subject    {item['subject']}", file=out)
+    print(f"  severity   {environment.get('SUPPORT_SEVERITY', '(handler default)')}", file=out)
+    print(f"  cc         {cc}", file=out)
+    reached = ", ".join(target.alarm.notified) or "no person (no Slack channel or subscriber)"
+    print(
+        f"  The alarm still reaches {reached}; during a real event someone opens the case by hand "
+        "(docs/shield.md), or set support_case: true with Business or Enterprise Support.",
+        file=out,
+    )
+
+
 # --------------------------------------------------------------------------------------------
-# Entry point.
+# Entry points.
 # --------------------------------------------------------------------------------------------
 
 
 def run_ddos_drill(
-    *,
-    stack: str,
-    product: str,
-    endpoint: str,
-    resource_arn: str,
-    alarm_region: str,
-    account_id: str,
-    severity: str,
-    dedupe_hours: int,
-    cc_emails: Sequence[str],
-    state_path: Path,
-    out: TextIO,
-    now: datetime | None = None,
+    target: DrillTarget, *, state_path: Path, out: TextIO, now: datetime | None = None
 ) -> int:
-    """Run the DDoS escalation drill for one endpoint; return 0 on success, 1 on failure.
+    """Run the DDoS escalation drill for the alarm and function of ``target``.
 
-    ``now`` is the drill's clock (default: the current time); naive values are taken as UTC.
+    Returns 0 when the handler did what the drill reports (opened a case, deduplicated, or with
+    ``SUPPORT_CASE_ENABLED=false`` only logged it), 1 on failure. ``now`` is the drill's clock
+    (default: the current time); naive values are taken as UTC.
     """
     clock = now if now is not None else datetime.now(UTC)
     clock = (clock if clock.tzinfo else clock.replace(tzinfo=UTC)).astimezone(UTC)
-    alarm_name = f"guard-{stack}-{product}-{endpoint}-ddos"
     try:
         from moto.server import ThreadedMotoServer
         from moto.support.models import SupportCase, support_backends
@@ -379,25 +344,22 @@ def run_ddos_drill(
             "part of guard's dev dependencies)",
             file=out,
         )
-        return 1
+        return EXIT_FAILED
     try:
         recorded = _load_state(state_path)
     except DrillError as exc:
         print(f"drill failed: {exc}. Delete it (guard drill ddos --fresh) to start over.", file=out)
-        return 1
+        return EXIT_FAILED
 
-    event = build_alarm_event(
-        stack=stack,
-        product=product,
-        endpoint=endpoint,
-        resource_arn=resource_arn,
-        alarm_region=alarm_region,
-        account_id=account_id,
-        when=clock,
-    )
+    function = target.function
+    event = build_alarm_event(target.alarm, topic_arn=function.topic_arn, when=clock)
     context = _LambdaContext(
-        function_name=f"guard-{stack}-srt-escalation (drill)", aws_request_id=str(uuid.uuid4())
+        function_name=f"{function.name} (drill)", aws_request_id=str(uuid.uuid4())
     )
+    account_id = target.account_id
+    # Lambda reserves AWS_* names, so a deployed function cannot have them; never let one steer
+    # the sandbox's clients.
+    function_env = {k: v for k, v in function.environment.items() if not k.startswith("AWS_")}
 
     with _quiet_moto_server():
         server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
@@ -407,23 +369,21 @@ def run_ddos_drill(
             url = f"http://{host}:{port}"
             if not _is_loopback_url(url):
                 print(f"drill refused: sandbox endpoint {url} is not loopback", file=out)
-                return 1
+                return EXIT_FAILED
             env = {
+                # The function's environment as the plan declares it, nothing made up.
+                **function_env,
                 "AWS_ENDPOINT_URL": url,
                 "AWS_ACCESS_KEY_ID": "drill",
                 "AWS_SECRET_ACCESS_KEY": "drill",
                 "AWS_DEFAULT_REGION": handler.SUPPORT_REGION,
+                "AWS_REGION": function.region or handler.SUPPORT_REGION,
                 "AWS_CONFIG_FILE": os.devnull,
                 "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
                 "AWS_EC2_METADATA_DISABLED": "true",
                 "AWS_LAMBDA_FUNCTION_NAME": context.function_name,
                 # moto files the cases under the stack's account, like AWS would.
                 "MOTO_ACCOUNT_ID": account_id,
-                "SUPPORT_SEVERITY": severity,
-                "DEDUPE_HOURS": str(dedupe_hours),
-                "CC_EMAILS": ",".join(cc_emails),
-                "SUPPORT_CASE_ENABLED": "true",
-                "SUPPORT_LANGUAGE": "en",
             }
             with _sandbox_env(env):
                 return _drill_in_sandbox(
@@ -436,18 +396,8 @@ def run_ddos_drill(
                     # Looked up after the reset inside: moto's reset replaces backend objects.
                     backend_of=lambda: support_backends[account_id][handler.SUPPORT_REGION],
                     case_type=SupportCase,
-                    header={
-                        "stack": stack,
-                        "endpoint": f"{product}/{endpoint}",
-                        "resource": resource_arn,
-                        "alarm": f"{alarm_name} ({alarm_region}), OK -> ALARM at "
-                        f"{_alarm_time(clock)}",
-                    },
-                    stack=stack,
-                    product=product,
-                    endpoint=endpoint,
+                    target=target,
                     state_path=state_path,
-                    dedupe_hours=dedupe_hours,
                 )
         finally:
             server.stop()
@@ -463,12 +413,8 @@ def _drill_in_sandbox(
     recorded: list[dict[str, Any]],
     backend_of: Callable[[], Any],
     case_type: Any,
-    header: dict[str, str],
-    stack: str,
-    product: str,
-    endpoint: str,
+    target: DrillTarget,
     state_path: Path,
-    dedupe_hours: int,
 ) -> int:
     # Check what the handler's own client factories resolve to, after every override boto3
     # honours (service-specific variables, config file, ignore flags) has been applied.
@@ -479,29 +425,17 @@ def _drill_in_sandbox(
                 f"would call {client.meta.endpoint_url}, not the loopback sandbox; no call made",
                 file=out,
             )
-            return 1
+            return EXIT_FAILED
     try:
         _reset_moto(url)
     except (DrillError, OSError) as exc:
         print(f"drill failed: cannot reset the moto sandbox: {exc}", file=out)
-        return 1
+        return EXIT_FAILED
     backend = backend_of()
     _seed_cases(backend, case_type, recorded)
-
-    print(f"guard drill ddos: stack {header['stack']}, endpoint {header['endpoint']}", file=out)
-    print(f"  resource   {header['resource']}", file=out)
-    print(f"  alarm      {header['alarm']}", file=out)
-    print(f"  sandbox    moto server {url} (no real AWS endpoint is contacted)", file=out)
-    print(
-        "  note       moto does not implement Shield ListAttacks/DescribeAttack, so the body "
-        "says attack details are unavailable; on AWS the Lambda fills them in",
-        file=out,
+    _print_header(
+        out, target=target, url=url, clock=clock, state_path=state_path, seeded=len(recorded)
     )
-    print(
-        f"  state      {state_path} ({len(recorded)} earlier drill case(s) re-seeded)",
-        file=out,
-    )
-    print(file=out)
 
     captured = io.StringIO()
     try:
@@ -512,21 +446,24 @@ def _drill_in_sandbox(
         _print_logs(out, captured.getvalue())
         print(f"Result: FAILED - the handler raised {type(exc).__name__}: {exc}", file=out)
         print("  In AWS, Lambda would retry this event and then send it to the DLQ.", file=out)
-        return 1
+        return EXIT_FAILED
     _print_logs(out, captured.getvalue())
 
+    if summary["would_open"] and not settings.case_enabled:
+        _print_not_opened(out, target, summary)
+        return EXIT_OK
     new_records = [
         _case_record(
             backend.cases[item["caseId"]],
             created=clock,
-            product=product,
-            endpoint=endpoint,
+            product=target.product,
+            endpoint=target.endpoint,
             arn=item["resourceArn"],
         )
         for item in summary["opened"]
     ]
     if new_records:
-        _save_state(state_path, stack, recorded + new_records)
+        _save_state(state_path, target.stack, recorded + new_records)
         for rec in new_records:
             print("Result: support case OPENED", file=out)
             _print_case(out, rec)
@@ -534,7 +471,7 @@ def _drill_in_sandbox(
         earlier = next((c for c in recorded if c["caseId"] == item["caseId"]), None)
         print(
             f"Result: DEDUPLICATED - case {item['caseId']} for this resource was opened "
-            f"{_age(clock, item['timeCreated'])}, within the {dedupe_hours} h window; "
+            f"{_age(clock, item['timeCreated'])}, within the {settings.dedupe_hours} h window; "
             "no new case.",
             file=out,
         )
@@ -549,5 +486,52 @@ def _drill_in_sandbox(
             f"Result: FAILED - the handler neither opened nor deduplicated a case: {summary}",
             file=out,
         )
-        return 1
-    return 0
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+def ddos_command(args: argparse.Namespace) -> int:
+    """``guard drill ddos``: plan the stack, read the endpoint's escalation path, rehearse it.
+
+    ``args``: ``stack``, ``endpoint`` (``PRODUCT/ENDPOINT``), ``config_file`` (or None),
+    ``state_dir``, ``fresh``. Returns 0 (the drill showed what the stack does), 1 (the handler
+    failed, or the sandbox was unsafe) or 2 (config error, unknown endpoint, or the stack would
+    not escalate this endpoint: nothing is run, the reason goes to stderr).
+    """
+    from guard.config import ConfigError, load_stack_file
+    from guard.config.loader import stack_file_for
+    from guard.drill_plan import drill_target
+    from guard.plan import run_program
+
+    path = args.config_file or Path(stack_file_for(args.stack))
+    try:
+        loaded = load_stack_file(path)
+    except ConfigError as error:
+        print(error.render(), file=sys.stderr)
+        return EXIT_REFUSED
+    config = loaded.config
+    product_name, _, endpoint_name = args.endpoint.partition("/")
+    product = next((p for p in config.products if p.name == product_name), None)
+    endpoint = (
+        next((e for e in product.endpoints if e.name == endpoint_name), None) if product else None
+    )
+    if product is None or endpoint is None:
+        known = ", ".join(f"{p.name}/{e.name}" for p in config.products for e in p.endpoints)
+        print(
+            f"guard drill: no endpoint {args.endpoint!r} in {path}; endpoints: {known}",
+            file=sys.stderr,
+        )
+        return EXIT_REFUSED
+    plan = run_program(loaded, args.stack)
+    try:
+        target = drill_target(
+            plan, config, stack=args.stack, product=product.name, endpoint=endpoint
+        )
+    except DrillRefusal as refusal:
+        print(f"guard drill: refused for stack {args.stack}: {refusal}", file=sys.stderr)
+        print("nothing was run", file=sys.stderr)
+        return EXIT_REFUSED
+    state_path = args.state_dir / f"{args.stack}.json"
+    if args.fresh:
+        state_path.unlink(missing_ok=True)
+    return run_ddos_drill(target, state_path=state_path, out=sys.stdout)

@@ -74,6 +74,39 @@ def test_config_error_exits_2_without_traceback(tmp_path: Path) -> None:
 def test_unknown_stack_exits_2() -> None:
     result = guard("plan", "--stack", "nope")
     assert result.returncode == 2 and "Pulumi.nope.yaml" in result.stderr
+    assert "the stacks in" in result.stderr and "prod, staging" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("plan", "--stack", "prdo"),
+        ("bootstrap", "--stack", "prdo"),
+        ("drill", "ddos", "--stack", "prdo", "--endpoint", "ebook/cdn"),
+    ],
+)
+def test_unknown_stack_lists_the_stacks_with_did_you_mean(command: tuple[str, ...]) -> None:
+    result = guard(*command)
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        f"guard {command[0]}: no stack 'prdo': there is no {STACKS / 'Pulumi.prdo.yaml'} "
+        f"(did you mean prod?); the stacks in {STACKS}/ are: prod, staging"
+    ]
+    assert result.stdout == ""
+
+
+def test_unknown_stack_in_an_empty_directory(tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "GUARD_STACKS_DIR": str(tmp_path)}
+    result = subprocess.run(
+        [sys.executable, "-m", "guard", "plan", "--stack", "prod"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 2 and result.stderr.rstrip().endswith("are: none")
 
 
 def test_runs_from_the_pulumi_entry_point_too(tmp_path: Path) -> None:
@@ -89,3 +122,27 @@ def test_runs_from_the_pulumi_entry_point_too(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert "guard:account_id = '1'" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_drill_ddos_is_guard_drill_ddos_command(monkeypatch: pytest.MonkeyPatch) -> None:
+    import guard.drill
+    from guard import cli
+
+    seen = []
+
+    def ddos_command(args: object) -> int:
+        seen.append(args)
+        return 2
+
+    monkeypatch.setattr(guard.drill, "ddos_command", ddos_command)
+    assert cli.main(["drill", "ddos", "--stack", "prod", "--endpoint", "ebook/cdn"]) == 2
+    (args,) = seen
+    assert vars(args) == {
+        "command": "drill",
+        "scenario": "ddos",
+        "stack": "prod",
+        "endpoint": "ebook/cdn",
+        "config_file": None,
+        "state_dir": Path(".guard/drill"),
+        "fresh": False,
+    }
