@@ -31,6 +31,7 @@ from guard.config.ci import (
     pipeline_trust_policies,
     product_trust_policies,
 )
+from guard.config.errors import StackNameError
 from guard.config.stack import StackConfig
 from guard.oidc_trust import (
     GITHUB_AUDIENCE,
@@ -48,7 +49,7 @@ def role_name(stack: str, *parts: str) -> str:
     name = "-".join(("guard", stack, *parts))
     if len(name) > MAX_ROLE_NAME:
         # IAM's limit; shortening silently would break the ARNs written in the workflows.
-        raise ValueError(
+        raise StackNameError(
             f"IAM role name {name!r} is {len(name)} characters; IAM allows {MAX_ROLE_NAME}: "
             "use a shorter stack or product name"
         )

@@ -17,6 +17,7 @@ from components.providers import Providers, opts
 from components.tags import guard_tags
 from guard.ci_scope import PipelineScope, boundary_name
 from guard.config.ci import compact_json
+from guard.config.errors import StackNameError
 from guard.iam_boundary import MAX_MANAGED_POLICY_CHARS, boundary_policy
 
 
@@ -55,7 +56,7 @@ class PermissionsBoundary(pulumi.ComponentResource):
         document = compact_json(boundary_policy(scope))
         if len(document) > MAX_MANAGED_POLICY_CHARS:
             # Only very long stack and bucket names get here (tests/guard/test_iam_boundary.py).
-            raise ValueError(
+            raise StackNameError(
                 f"the permissions boundary {name} is {len(document)} characters; IAM allows "
                 f"{MAX_MANAGED_POLICY_CHARS} for a managed policy: use a shorter stack name or "
                 "shorter bucket names"

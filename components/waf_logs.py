@@ -32,6 +32,7 @@ from components.product import ProductProtection
 from components.providers import GLOBAL_REGION, Providers, opts
 from components.routes import AlertRoutes
 from components.tags import guard_tags
+from guard.config.errors import StackNameError
 from guard.config.logs import LogsConfig
 from guard.config.stack import StackConfig
 from guard.waf_rules import Scope
@@ -73,7 +74,7 @@ def stream_name(stack: str, region: str) -> str:
     """``aws-waf-logs-guard-<stack>-<region>``: one stream per region that has web ACLs."""
     name = f"{STREAM_PREFIX}guard-{stack}-{region}"
     if len(name) > MAX_STREAM_NAME:
-        raise ValueError(
+        raise StackNameError(
             f"Firehose stream name {name} is longer than {MAX_STREAM_NAME} characters: "
             "use a shorter stack name"
         )

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from guard.config import ConfigError, load_stack_file
+from guard.config.errors import StackNameError
 from guard.config.loader import stack_file_for, unknown_stack_message
 from guard.suggest import did_you_mean
 
@@ -276,7 +277,12 @@ def plan_command(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_CONFIG
-    result = run_program(loaded, args.stack)
+    try:
+        result = run_program(loaded, args.stack)
+    except StackNameError as error:
+        print(f"{path}: stack {args.stack}: {error}", file=sys.stderr)
+        print("nothing was planned or deployed", file=sys.stderr)
+        return EXIT_CONFIG
     outcome = run_policies(result, policies, today=args.today)
     if args.format == "json":
         sys.stdout.write(

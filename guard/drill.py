@@ -499,6 +499,7 @@ def ddos_command(args: argparse.Namespace) -> int:
     not escalate this endpoint: nothing is run, the reason goes to stderr).
     """
     from guard.config import ConfigError, load_stack_file
+    from guard.config.errors import StackNameError
     from guard.config.loader import stack_file_for
     from guard.drill_plan import drill_target
     from guard.plan import run_program
@@ -522,7 +523,11 @@ def ddos_command(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_REFUSED
-    plan = run_program(loaded, args.stack)
+    try:
+        plan = run_program(loaded, args.stack)
+    except StackNameError as error:
+        print(f"{path}: stack {args.stack}: {error}", file=sys.stderr)
+        return EXIT_REFUSED
     try:
         target = drill_target(
             plan, config, stack=args.stack, product=product.name, endpoint=endpoint

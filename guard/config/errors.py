@@ -99,3 +99,10 @@ class ConfigError(Exception):
             self.source,
             [dataclasses.replace(p, line=p.line or line_of(p.path)) for p in self.problems],
         )
+
+
+class StackNameError(ValueError):
+    """A name built from the stack's name is over an AWS limit (an IAM role, a Firehose stream,
+    the boundary policy): the stack name, not guard, has to change. Raised while the program
+    runs, since only then is the stack's name known; ``guard plan`` reports it as a
+    configuration error (exit 2)."""

@@ -146,3 +146,18 @@ def test_drill_ddos_is_guard_drill_ddos_command(monkeypatch: pytest.MonkeyPatch)
         "state_dir": Path(".guard/drill"),
         "fresh": False,
     }
+
+
+def test_a_stack_name_too_long_for_aws_names_is_a_config_error(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Names built from the stack's name (the Firehose stream here) are only known once the
+    # program runs; a name over AWS's limit is the stack's problem (2), not a bug in guard (70).
+    from guard.cli import main
+
+    stack = "production-tokyo-customer-facing-stack"
+    code = main(["plan", "--stack", stack, "--config-file", str(STACKS / "Pulumi.prod.yaml")])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert f"stack {stack}: Firehose stream name aws-waf-logs-guard-{stack}-ap-northeast-1" in err
+    assert "use a shorter stack name" in err and "internal error" not in err
