@@ -8,17 +8,26 @@ carries, and the line then says so. Text and markdown render one model, so they 
 
 from __future__ import annotations
 
-import html
 import json
-import re
 from collections import defaultdict
-from collections.abc import Iterable
-from dataclasses import dataclass, field
 from typing import Any
 
 from guard import resource_types as rt
 from guard.detection_catalog import SECURITY_HUB_STANDARDS
 from guard.plan import PlanResult, ResourceRecord
+from guard.report_sections import (
+    Item,
+    PlanIndex,
+    Section,
+    after_marker,
+    input_of,
+    json_of,
+    mask_phone,
+    number_text,
+    render_markdown,
+    render_text,
+    topic_names,
+)
 
 OIDC_PROVIDER = "aws:iam/openIdConnectProvider:OpenIdConnectProvider"
 BUCKET = "aws:s3/bucket:Bucket"
@@ -30,108 +39,8 @@ ESCALATION_COMPONENT = "guard:shield:SrtEscalation"
 #: ``protect: false``); the component itself still says the area is there.
 SHIELD_COMPONENT = "guard:shield:ShieldAdvanced"
 LOGS_COMPONENT = "guard:logs:WafLogs"
-#: Markdown lists longer than this are collapsed, so a big stack's comment stays readable.
-COLLAPSE_OVER = 10
 _SOURCES = {"aws.guardduty": "GuardDuty", "aws.securityhub": "Security Hub"}
 _SOURCES["aws.trustedadvisor"] = "Trusted Advisor"
-
-Item = tuple[str, str]
-
-
-@dataclass
-class _List:
-    heading: str
-    items: list[Item]
-
-
-@dataclass
-class _Section:
-    """One section: ``key: value`` facts and lists of ``(name, detail)`` items, in order."""
-
-    title: str
-    entries: list[Item | _List] = field(default_factory=list)
-
-    def fact(self, key: str, value: str) -> None:
-        self.entries.append((key, value))
-
-    def listing(self, heading: str, items: list[Item], empty: str = "none") -> None:
-        # An empty list stays visible ("emergency contacts: none"): absence is information too.
-        if items:
-            self.entries.append(_List(heading, items))
-        else:
-            self.fact(heading, empty)
-
-
-class _Index:
-    """The plan's resources by type and ARN, and who contains whom."""
-
-    def __init__(self, plan: PlanResult) -> None:
-        self.plan = plan
-        self.by_urn = {r.urn: r for r in plan.resources}
-        self.by_type: dict[str, list[ResourceRecord]] = defaultdict(list)
-        self.by_arn: dict[str, ResourceRecord] = {}
-        for record in plan.resources:
-            self.by_type[record.type].append(record)
-            if isinstance(record.state.get("arn"), str):
-                self.by_arn[record.state["arn"]] = record
-
-    def of(self, type_token: str) -> list[ResourceRecord]:
-        return self.by_type.get(type_token, [])
-
-    def within(self, type_token: str, component: str) -> list[ResourceRecord]:
-        """Resources of a type declared (at any depth) inside a component of ``component``."""
-
-        def inside(record: ResourceRecord) -> bool:
-            # A URN names only the parent's type; the chain of parents names them all.
-            parent = self.by_urn.get(record.parent or "")
-            while parent is not None and parent.type != component:
-                parent = self.by_urn.get(parent.parent or "")
-            return parent is not None
-
-        return [r for r in self.of(type_token) if inside(r)]
-
-    def depending(self, type_token: str, on: ResourceRecord, key: str) -> list[ResourceRecord]:
-        """Resources of a type whose input ``key`` comes from ``on`` (a bucket's settings)."""
-        return [r for r in self.of(type_token) if on.urn in r.property_dependencies.get(key, [])]
-
-
-# --- small readers ---------------------------------------------------------------------------
-
-
-def _get(record: ResourceRecord, key: str, default: str = "?") -> str:
-    value = record.inputs.get(key)
-    return default if value is None else str(value)
-
-
-def _topics(arns: Iterable[Any]) -> str:
-    """SNS topic ARNs as ``name (region, region)``, the same name across regions grouped."""
-    regions: dict[str, list[str]] = defaultdict(list)
-    for arn in arns:
-        parts = str(arn).split(":")
-        name, region = (parts[5], parts[3]) if len(parts) == 6 else (str(arn), "?")
-        regions[name].append(region)
-    return "; ".join(f"{name} ({', '.join(sorted(r))})" for name, r in sorted(regions.items()))
-
-
-def _json(text: Any) -> Any:
-    """A JSON input as data; a masked or unknown value ("[secret]") reads as None."""
-    try:
-        return json.loads(text) if isinstance(text, str) else None
-    except ValueError:
-        return None
-
-
-def _after(arn: Any, marker: str) -> str:
-    return str(arn).rsplit(marker, 1)[-1]
-
-
-def _number(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else f"{value:g}"
-
-
-def _mask_phone(phone: str) -> str:
-    # Enough to tell two numbers apart in review; the stack file holds the full number.
-    return phone[:3] + "*" * (len(phone) - 5) + phone[-2:] if len(phone) > 5 else "***"
 
 
 def _matcher(values: Any) -> str:
@@ -145,7 +54,7 @@ def _matcher(values: Any) -> str:
                 parts.append(str(arg))
             elif op == "numeric" and isinstance(arg, list):
                 pairs = zip(arg[::2], arg[1::2], strict=False)
-                parts.append(" and ".join(f"{o} {_number(n)}" for o, n in pairs))
+                parts.append(" and ".join(f"{o} {number_text(n)}" for o, n in pairs))
             elif op == "anything-but":
                 parts.append(f"not {_matcher(arg if isinstance(arg, list) else [arg])}")
             elif op == "exists":
@@ -170,7 +79,7 @@ def _conditions(node: dict[str, Any], path: tuple[str, ...] = ()) -> list[str]:
 
 def pattern_summary(pattern_json: str) -> str:
     """An event pattern in a line: the source, then each condition (the JSON plan has it all)."""
-    pattern = _json(pattern_json)
+    pattern = json_of(pattern_json)
     if not isinstance(pattern, dict):
         return "unreadable pattern"
     sources = pattern.get("source")
@@ -188,14 +97,14 @@ def pattern_summary(pattern_json: str) -> str:
 # --- the sections ----------------------------------------------------------------------------
 
 
-def _guardduty(ix: _Index) -> _Section | None:
+def _guardduty(ix: PlanIndex) -> Section | None:
     if not ix.of(rt.DETECTOR):
         return None
-    section = _Section("GuardDuty")
+    section = Section("GuardDuty")
     for detector in ix.of(rt.DETECTOR):
         on = detector.inputs.get("enable", True)  # the provider's default is enabled
         section.fact(f"detector ({detector.region})", "enabled" if on else "DISABLED")
-        frequency = _get(detector, "findingPublishingFrequency", "SIX_HOURS (AWS default)")
+        frequency = input_of(detector, "findingPublishingFrequency", "SIX_HOURS (AWS default)")
         section.fact("finding publishing frequency", frequency)
         items = []
         for feature in ix.of(rt.DETECTOR_FEATURE):
@@ -205,8 +114,8 @@ def _guardduty(ix: _Index) -> _Section | None:
                 f"{c.get('name')} {c.get('status')}"
                 for c in feature.inputs.get("additionalConfigurations") or []
             ]
-            status = _get(feature, "status") + (f" ({', '.join(extra)})" if extra else "")
-            items.append((_get(feature, "name"), status))
+            status = input_of(feature, "status") + (f" ({', '.join(extra)})" if extra else "")
+            items.append((input_of(feature, "name"), status))
         section.listing("features", sorted(items), empty="none declared by this stack")
     return section
 
@@ -220,16 +129,16 @@ def _standard(arn: Any) -> str:
     return resource
 
 
-def _security_hub(ix: _Index) -> _Section | None:
+def _security_hub(ix: PlanIndex) -> Section | None:
     hubs, controls = ix.of(rt.HUB), ix.of(rt.CONTROL)
     if not (hubs or ix.of(rt.STANDARD) or controls):
         return None
-    section = _Section("Security Hub")
+    section = Section("Security Hub")
     for hub in hubs:
         i = hub.inputs
         defaults = "on" if i.get("enableDefaultStandards", True) else "off"
         auto = "enabled" if i.get("autoEnableControls", True) else "NOT enabled"
-        generator = _get(hub, "controlFindingGenerator", "AWS default")
+        generator = input_of(hub, "controlFindingGenerator", "AWS default")
         section.fact(
             f"account ({hub.region})",
             f"enabled; AWS default standards {defaults}; control findings {generator}; "
@@ -250,11 +159,11 @@ def _security_hub(ix: _Index) -> _Section | None:
     # One line per control and reason, naming its standards: the config disables per control.
     grouped: dict[tuple[str, str, str], list[str]] = defaultdict(list)
     for control in controls:
-        control_id = _get(control, "securityControlId")
+        control_id = input_of(control, "securityControlId")
         reason = control.inputs.get("updatedReason")
         if not reason and configured.get(control_id):
             reason = f"{configured[control_id]} (from the stack file; not sent to AWS)"
-        status = _get(control, "associationStatus").lower()
+        status = input_of(control, "associationStatus").lower()
         grouped[(control_id, status, str(reason or "no reason"))].append(
             _standard(control.inputs.get("standardsArn"))
         )
@@ -268,20 +177,20 @@ def _security_hub(ix: _Index) -> _Section | None:
     return section
 
 
-def _alert_routes(ix: _Index) -> _Section | None:
+def _alert_routes(ix: PlanIndex) -> Section | None:
     topics, chatbots, targets = ix.of(rt.TOPIC), ix.of(rt.CHATBOT), ix.of(rt.EVENT_TARGET)
     rules = [r for r in ix.of(rt.EVENT_RULE) if r.inputs.get("eventPattern")]
     if not (topics or chatbots or rules):
         return None
-    section = _Section("Alert routes")
+    section = Section("Alert routes")
     channels = []
     for bot in chatbots:
-        guardrails = [_after(a, "/") for a in bot.inputs.get("guardrailPolicyArns") or []]
+        guardrails = [after_marker(a, "/") for a in bot.inputs.get("guardrailPolicyArns") or []]
         channels.append(
             (
-                _get(bot, "configurationName"),
-                f"workspace {_get(bot, 'slackTeamId')}, channel {_get(bot, 'slackChannelId')}, "
-                f"from {_topics(bot.inputs.get('snsTopicArns') or [])}; guardrails "
+                input_of(bot, "configurationName"),
+                f"workspace {input_of(bot, 'slackTeamId')}, channel {input_of(bot, 'slackChannelId')}, "
+                f"from {topic_names(bot.inputs.get('snsTopicArns') or [])}; guardrails "
                 f"{', '.join(guardrails) or 'none'}; managed in {bot.region}",
             )
         )
@@ -293,20 +202,23 @@ def _alert_routes(ix: _Index) -> _Section | None:
         rule_count = sum(1 for t in targets if t.inputs.get("arn") == arn)
         encrypted = "KMS-encrypted" if topic.inputs.get("kmsMasterKeyId") else "NOT encrypted"
         topic_items.append(
-            (_topics([arn]), f"{encrypted}; {alarms} alarm(s), {rule_count} event rule(s) publish")
+            (
+                topic_names([arn]),
+                f"{encrypted}; {alarms} alarm(s), {rule_count} event rule(s) publish",
+            )
         )
     section.listing("SNS topics", sorted(topic_items))
     subscribers: dict[tuple[str, str], list[str]] = defaultdict(list)
     for sub in ix.of(rt.SUBSCRIPTION):
-        protocol, endpoint = _get(sub, "protocol"), _get(sub, "endpoint")
-        endpoint = _after(endpoint, ":") if protocol == "lambda" else endpoint
-        subscribers[(protocol, endpoint)].append(_get(sub, "topic"))
+        protocol, endpoint = input_of(sub, "protocol"), input_of(sub, "endpoint")
+        endpoint = after_marker(endpoint, ":") if protocol == "lambda" else endpoint
+        subscribers[(protocol, endpoint)].append(input_of(sub, "topic"))
     # AWS mails each address a link; until it is followed, alerts are not delivered.
     confirm = {"email": "; receives nothing until the address confirms AWS's e-mail"}
     section.listing(
         "subscriptions",
         [
-            (f"{protocol} {endpoint}", f"on {_topics(arns)}{confirm.get(protocol, '')}")
+            (f"{protocol} {endpoint}", f"on {topic_names(arns)}{confirm.get(protocol, '')}")
             for (protocol, endpoint), arns in sorted(subscribers.items())
         ],
     )
@@ -314,17 +226,17 @@ def _alert_routes(ix: _Index) -> _Section | None:
     feeds: dict[str, list[str]] = defaultdict(list)
     for bot in chatbots:
         for arn in bot.inputs.get("snsTopicArns") or []:
-            feeds[arn].append(f"Slack {_get(bot, 'slackChannelId')}")
+            feeds[arn].append(f"Slack {input_of(bot, 'slackChannelId')}")
     rule_items = []
     for rule in rules:
-        name = _get(rule, "name")
+        name = input_of(rule, "name")
         where = [
-            " and ".join([_topics([t.inputs["arn"]]), *feeds.get(t.inputs["arn"], [])])
+            " and ".join([topic_names([t.inputs["arn"]]), *feeds.get(t.inputs["arn"], [])])
             for t in targets
             if t.inputs.get("rule") == name and t.inputs.get("arn")
         ]
         off = rule.inputs.get("state") == "DISABLED" or rule.inputs.get("isEnabled") is False
-        summary = pattern_summary(_get(rule, "eventPattern"))
+        summary = pattern_summary(input_of(rule, "eventPattern"))
         rule_items.append(
             (
                 f"{name} ({rule.region})",
@@ -363,7 +275,7 @@ def _log_filter(config: ResourceRecord) -> str:
     return f"{'; '.join(rules)}; {str(spec.get('defaultBehavior')).lower()} the rest"
 
 
-def _lifecycle(ix: _Index, bucket: ResourceRecord) -> list[Item]:
+def _lifecycle(ix: PlanIndex, bucket: ResourceRecord) -> list[Item]:
     items = []
     for lifecycle in ix.depending(LIFECYCLE, bucket, "bucket"):
         for rule in lifecycle.inputs.get("rules") or []:
@@ -384,7 +296,7 @@ def _lifecycle(ix: _Index, bucket: ResourceRecord) -> list[Item]:
 def _stream_detail(stream: ResourceRecord) -> tuple[str, str]:
     """A Firehose stream's bucket, and how it delivers there."""
     s3 = stream.inputs.get("extendedS3Configuration") or {}
-    bucket = _after(s3.get("bucketArn"), ":::")
+    bucket = after_marker(s3.get("bucketArn"), ":::")
     prefix = str(s3.get("prefix", "")).split("!", 1)[0]  # the static part, before expressions
     return bucket, (
         f"Firehose to s3://{bucket}/{prefix}, {s3.get('compressionFormat', 'UNCOMPRESSED')}, "
@@ -392,13 +304,13 @@ def _stream_detail(stream: ResourceRecord) -> tuple[str, str]:
     )
 
 
-def _waf_logs(ix: _Index) -> _Section | None:
+def _waf_logs(ix: PlanIndex) -> Section | None:
     configs = ix.of(rt.WAF_LOGGING)
     if not configs and not ix.of(LOGS_COMPONENT):
         return None
-    section = _Section("WAF logs")
+    section = Section("WAF logs")
     acls, logged = ix.of(rt.WEB_ACL), {c.inputs.get("resourceArn") for c in configs}
-    silent = [_get(a, "name") for a in acls if a.state.get("arn") not in logged]
+    silent = [input_of(a, "name") for a in acls if a.state.get("arn") not in logged]
     section.fact(
         "web ACLs logging",
         f"{len(configs)} logging configuration(s) for {len(acls)} web ACL(s)"
@@ -412,12 +324,12 @@ def _waf_logs(ix: _Index) -> _Section | None:
     for destination, count in sorted(by_destination.items()):
         stream = ix.by_arn.get(destination)
         if destination.startswith("arn:aws:s3:::"):
-            buckets.append(_after(destination, ":::"))
+            buckets.append(after_marker(destination, ":::"))
             label, detail = "direct", f"to s3://{buckets[-1]}"
         elif stream is not None and stream.type == rt.STREAM:
             target, detail = _stream_detail(stream)
             buckets.append(target)
-            label = f"{_get(stream, 'name')} ({stream.region})"
+            label = f"{input_of(stream, 'name')} ({stream.region})"
         else:
             label, detail = destination, "not declared by this stack"
         delivery.append((label, f"{detail}; {count} web ACL(s)"))
@@ -440,18 +352,18 @@ def _waf_logs(ix: _Index) -> _Section | None:
     for workgroup in ix.of(rt.WORKGROUP):
         settings = workgroup.inputs.get("configuration") or {}
         cutoff = settings.get("bytesScannedCutoffPerQuery")
-        limit = f"a query stops after {_number(cutoff / 1024**3)} GB scanned" if cutoff else ""
+        limit = f"a query stops after {number_text(cutoff / 1024**3)} GB scanned" if cutoff else ""
         enforced = "settings enforced" if settings.get("enforceWorkgroupConfiguration") else ""
         queries = f"{len(ix.of(rt.NAMED_QUERY))} saved queries"
         parts = [limit or "NO scan limit", enforced, queries]
         section.fact(
-            "Athena workgroup", f"{_get(workgroup, 'name')}: {'; '.join(filter(None, parts))}"
+            "Athena workgroup", f"{input_of(workgroup, 'name')}: {'; '.join(filter(None, parts))}"
         )
     section.fact("sample digest", _digest(ix))
     return section
 
 
-def _digest(ix: _Index) -> str:
+def _digest(ix: PlanIndex) -> str:
     functions = ix.within(rt.FUNCTION, DIGEST_COMPONENT)
     if not functions:
         return "none"
@@ -459,35 +371,37 @@ def _digest(ix: _Index) -> str:
     arn = functions[0].state.get("arn")
     rules = {t.inputs.get("rule") for t in ix.of(rt.EVENT_TARGET) if t.inputs.get("arn") == arn}
     schedules = [
-        _get(r, "scheduleExpression")
+        input_of(r, "scheduleExpression")
         for r in ix.of(rt.EVENT_RULE)
         if r.inputs.get("name") in rules and r.inputs.get("scheduleExpression")
     ]
-    topic = _topics([env["TOPIC_ARN"]]) if env.get("TOPIC_ARN") else "no topic"
+    topic = topic_names([env["TOPIC_ARN"]]) if env.get("TOPIC_ARN") else "no topic"
     return (
-        f"Lambda {_get(functions[0], 'name')}, {' and '.join(schedules) or 'NO schedule'}: up "
+        f"Lambda {input_of(functions[0], 'name')}, {' and '.join(schedules) or 'NO schedule'}: up "
         f"to {env.get('MAX_SAMPLES', '?')} samples per rule over {env.get('WINDOW_MINUTES', '?')}"
         f" min, to {topic}"
     )
 
 
-def _shield(ix: _Index) -> _Section | None:
+def _shield(ix: PlanIndex) -> Section | None:
     kinds = {kind: ix.of(token) for kind, token in rt.SHIELD_TYPES.items()}
     if not any(kinds.values()) and not ix.of(SHIELD_COMPONENT):
         return None
-    section = _Section("Shield Advanced")
+    section = Section("Shield Advanced")
     if kinds["subscription"]:
         sub = kinds["subscription"][0]
         kept = ", protected from deletion" if sub.protect else ""
-        section.fact("subscription", f"declared here, auto-renew {_get(sub, 'autoRenew')}{kept}")
+        section.fact(
+            "subscription", f"declared here, auto-renew {input_of(sub, 'autoRenew')}{kept}"
+        )
     else:
         # components/shield.py declares no resource at all for ``subscription: existing``.
         section.fact("subscription", "existing: bought outside this repository (not declared here)")
     section.fact("SRT access", _srt_access(ix, kinds["drt_role"]))
-    readable = [_get(b, "logBucket") for b in kinds["drt_logs"]]
+    readable = [input_of(b, "logBucket") for b in kinds["drt_logs"]]
     # The SRT reads WAF logs during an attack; a log bucket it cannot read is worth a look.
-    unread = [b for b in ix.within(BUCKET, LOGS_COMPONENT) if _get(b, "bucket") not in readable]
-    notes = [f"; the WAF log bucket {_get(b, 'bucket')} is not one of them" for b in unread]
+    unread = [b for b in ix.within(BUCKET, LOGS_COMPONENT) if input_of(b, "bucket") not in readable]
+    notes = [f"; the WAF log bucket {input_of(b, 'bucket')} is not one of them" for b in unread]
     section.fact(
         "SRT may read buckets", ", ".join(readable) + "".join(notes) if readable else "none"
     )
@@ -498,7 +412,7 @@ def _shield(ix: _Index) -> _Section | None:
         section.listing(
             "emergency contacts",
             [
-                (str(c.get("emailAddress")), f"phone {_mask_phone(str(c['phoneNumber']))}")
+                (str(c.get("emailAddress")), f"phone {mask_phone(str(c['phoneNumber']))}")
                 if c.get("phoneNumber")
                 else (str(c.get("emailAddress")), "no phone")
                 for c in contacts
@@ -506,7 +420,7 @@ def _shield(ix: _Index) -> _Section | None:
         )
     if not kinds["engagement"]:
         section.fact("proactive engagement", "not declared")
-    protected = {p.inputs.get("resourceArn"): _get(p, "name") for p in kinds["protection"]}
+    protected = {p.inputs.get("resourceArn"): input_of(p, "name") for p in kinds["protection"]}
     ddos = [a for a in ix.of(rt.ALARM) if a.inputs.get("namespace") == "AWS/DDoSProtection"]
     watched = {(a.inputs.get("dimensions") or {}).get("ResourceArn") for a in ddos}
     unwatched = sorted(name for arn, name in protected.items() if arn not in watched)
@@ -521,38 +435,43 @@ def _shield(ix: _Index) -> _Section | None:
     section.listing(
         "automatic L7 mitigation",
         [
-            (protected.get(r.inputs.get("resourceArn"), _get(r, "resourceArn")), _get(r, "action"))
+            (
+                protected.get(r.inputs.get("resourceArn"), input_of(r, "resourceArn")),
+                input_of(r, "action"),
+            )
             for r in kinds["l7"]
         ],
     )
     return section
 
 
-def _srt_access(ix: _Index, associations: list[ResourceRecord]) -> str:
+def _srt_access(ix: PlanIndex, associations: list[ResourceRecord]) -> str:
     if not associations:
         return "none: no SRT role associated by this stack"
-    role_arn = _get(associations[0], "roleArn")
+    role_arn = input_of(associations[0], "roleArn")
     role = ix.by_arn.get(role_arn)
     if role is None or role.type != rt.ROLE:
         return f"existing role {role_arn}"
     attached = ix.depending(rt.ROLE_ATTACHMENT, role, "role")
-    policies = ", ".join(_after(a.inputs.get("policyArn"), "/") for a in attached)
-    return f"role {_get(role, 'name')} (created here; {policies or 'no managed policy'})"
+    policies = ", ".join(after_marker(a.inputs.get("policyArn"), "/") for a in attached)
+    return f"role {input_of(role, 'name')} (created here; {policies or 'no managed policy'})"
 
 
-def _escalation(ix: _Index) -> str:
+def _escalation(ix: PlanIndex) -> str:
     functions = ix.within(rt.FUNCTION, ESCALATION_COMPONENT)
     if not functions:
         return "none: no function opens a support case"
     env = (functions[0].inputs.get("environment") or {}).get("variables") or {}
     arn = functions[0].state.get("arn")
-    topics = [_get(s, "topic") for s in ix.of(rt.SUBSCRIPTION) if s.inputs.get("endpoint") == arn]
+    topics = [
+        input_of(s, "topic") for s in ix.of(rt.SUBSCRIPTION) if s.inputs.get("endpoint") == arn
+    ]
     # Unset variables take the handler's defaults (functions/srt_escalation/handler.py).
     case = str(env.get("SUPPORT_CASE_ENABLED", "true")).strip().lower() == "true"
     hours = str(env.get("DEDUPE_HOURS", "24"))
     cc = ", ".join(filter(None, str(env.get("CC_EMAILS", "")).split(",")))
     parts = [
-        f"Lambda {_get(functions[0], 'name')} on {_topics(topics) or 'NO topic'}",
+        f"Lambda {input_of(functions[0], 'name')} on {topic_names(topics) or 'NO topic'}",
         f"support case: on, severity {env.get('SUPPORT_SEVERITY', '?')}"
         if case
         else "support case: off (logs the case it would open)",
@@ -562,11 +481,11 @@ def _escalation(ix: _Index) -> str:
     return "; ".join(filter(None, parts))
 
 
-def _ci_identities(ix: _Index) -> _Section | None:
+def _ci_identities(ix: PlanIndex) -> Section | None:
     providers = ix.of(OIDC_PROVIDER)
     trusted: dict[str, list[Item]] = defaultdict(list)
     for role in ix.of(rt.ROLE):
-        statements = (_json(role.inputs.get("assumeRolePolicy")) or {}).get("Statement") or []
+        statements = (json_of(role.inputs.get("assumeRolePolicy")) or {}).get("Statement") or []
         for statement in statements if isinstance(statements, list) else [statements]:
             principal = statement.get("Principal")
             provider = principal.get("Federated") if isinstance(principal, dict) else None
@@ -580,14 +499,14 @@ def _ci_identities(ix: _Index) -> _Section | None:
                     if key.endswith(":sub"):
                         subjects += values if isinstance(values, list) else [values]
             subject_text = ", ".join(subjects) or "NO sub condition: any token of the provider"
-            trusted[str(provider)].append((_get(role, "name"), subject_text))
+            trusted[str(provider)].append((input_of(role, "name"), subject_text))
     if not providers and not trusted:
         return None
-    section = _Section("CI identities (OIDC)")
+    section = Section("CI identities (OIDC)")
     section.listing(
         "providers",
         [
-            (_get(p, "url"), f"audiences {', '.join(p.inputs.get('clientIdLists') or [])}")
+            (input_of(p, "url"), f"audiences {', '.join(p.inputs.get('clientIdLists') or [])}")
             for p in providers
         ],
     )
@@ -595,53 +514,9 @@ def _ci_identities(ix: _Index) -> _Section | None:
     for arn in sorted({str(a) for a in declared} | set(trusted)):
         note = "" if arn in declared else " (existing provider, not declared here)"
         section.listing(
-            f"roles trusting {_after(arn, ':oidc-provider/')}{note}", sorted(trusted[arn])
+            f"roles trusting {after_marker(arn, ':oidc-provider/')}{note}", sorted(trusted[arn])
         )
     return section
-
-
-# --- rendering -------------------------------------------------------------------------------
-
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|#~&])")
-
-
-def _md(text: str) -> str:
-    """Prose for markdown: text from the stack file must not turn into markup in the comment."""
-    return _MD_SPECIAL.sub(r"\\\1", text)
-
-
-def _code(text: str) -> str:
-    return f"`` {text} ``" if "`" in text else f"`{text}`"
-
-
-def _render_text(section: _Section) -> list[str]:
-    out = [f"{section.title}:"]
-    width = max((len(e[0]) for e in section.entries if isinstance(e, tuple)), default=0)
-    for entry in section.entries:
-        if isinstance(entry, _List):
-            out.append(f"  {entry.heading} ({len(entry.items)}):")
-            name_width = max(len(name) for name, _ in entry.items)
-            out += [f"    {name:<{name_width}}  {detail}".rstrip() for name, detail in entry.items]
-        else:
-            out.append(f"  {entry[0]:<{width}}  {entry[1]}")
-    return [*out, ""]
-
-
-def _render_markdown(section: _Section) -> list[str]:
-    # Facts first, as one bullet list: a fact right after a list would join that list.
-    facts = [
-        f"- {_md(k)}: {_md(v)}" for k, v in (e for e in section.entries if isinstance(e, tuple))
-    ]
-    out = [f"**{_md(section.title)}**", "", *facts, *([""] if facts else [])]
-    for entry in (e for e in section.entries if isinstance(e, _List)):
-        bullets = [f"- {_code(name)}: {_md(detail)}" for name, detail in entry.items]
-        heading = f"{entry.heading} ({len(entry.items)})"
-        if len(bullets) > COLLAPSE_OVER:
-            summary = f"<details><summary>{html.escape(heading)}</summary>"
-            out += [summary, "", *bullets, "", "</details>", ""]
-        else:
-            out += [f"{_md(heading)}:", "", *bullets, ""]
-    return out
 
 
 def account_sections(plan: PlanResult, *, markdown: bool) -> list[str]:
@@ -649,8 +524,8 @@ def account_sections(plan: PlanResult, *, markdown: bool) -> list[str]:
 
     Empty when the stack declares none of them (a stack of web ACLs only).
     """
-    ix = _Index(plan)
-    render = _render_markdown if markdown else _render_text
+    ix = PlanIndex(plan)
+    render = render_markdown if markdown else render_text
     out: list[str] = []
     for build in (_guardduty, _security_hub, _alert_routes, _waf_logs, _shield, _ci_identities):
         section = build(ix)

@@ -12,7 +12,8 @@ import pytest
 
 from guard import resource_types as rt
 from guard.plan import PlanResult, ResourceRecord, run_program
-from guard.report_account import COLLAPSE_OVER, account_sections, pattern_summary
+from guard.report_account import account_sections, pattern_summary
+from guard.report_sections import COLLAPSE_OVER
 from tests.conftest import load
 
 Plan = Callable[[str], PlanResult]
