@@ -222,12 +222,13 @@ def resource_policy(
 
     def validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
         if args.resource_type in types:
-            loaded = stack_config()
-            config = loaded.config if loaded is not None else None
-            subject = subject_of(args.resource_type, args.props, config)
-
+            # Worked out only when a finding is reported: most resources pass.
             def subjects(urn: str) -> Subject | None:
-                return subject if urn == args.urn else None
+                if urn != args.urn:
+                    return None
+                loaded = stack_config()
+                config = loaded.config if loaded is not None else None
+                return subject_of(args.resource_type, args.props, config)
 
             check(args, _reporter(meta, args.urn, report_violation, subjects))
 
@@ -251,14 +252,13 @@ def stack_policy(
         stack_urn = next(
             (r.urn for r in args.resources if r.resource_type == "pulumi:pulumi:Stack"), ""
         )
-        loaded = stack_config()
-        config = loaded.config if loaded is not None else None
-        by_urn = {r.urn: r for r in args.resources}
 
         def subjects(urn: str) -> Subject | None:
-            resource = by_urn.get(urn)
+            resource = next((r for r in args.resources if r.urn == urn), None)
             if resource is None:
                 return None
+            loaded = stack_config()
+            config = loaded.config if loaded is not None else None
             return subject_of(resource.resource_type, resource.props, config)
 
         check(args, _reporter(meta, stack_urn, report_violation, subjects))
