@@ -32,9 +32,8 @@ from guard.config.shield import (
     Escalation,
 )
 from guard.config.stack import StackConfig
+from guard.shield_alarms import DDOS_METRIC, DDOS_NAMESPACE
 
-DDOS_NAMESPACE = "AWS/DDoSProtection"
-DDOS_METRIC = "DDoSDetected"
 DRT_PRINCIPAL = "drt.shield.amazonaws.com"
 DRT_POLICY_ARN = "arn:aws:iam::aws:policy/service-role/AWSShieldDRTAccessPolicy"
 #: AWS's limit on a protection group ID: 1 to 36 of [a-zA-Z0-9-].

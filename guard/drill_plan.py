@@ -25,6 +25,8 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from guard.shield_alarms import DDOS_METRIC, DDOS_NAMESPACE, watched_resource
+
 if TYPE_CHECKING:
     from guard.config.products import Endpoint
     from guard.config.stack import StackConfig
@@ -35,8 +37,6 @@ FUNCTION_TYPE = "aws:lambda/function:Function"
 SUBSCRIPTION_TYPE = "aws:sns/topicSubscription:TopicSubscription"
 PERMISSION_TYPE = "aws:lambda/permission:Permission"
 SLACK_TYPE = "aws:chatbot/slackChannelConfiguration:SlackChannelConfiguration"
-DDOS_NAMESPACE = "AWS/DDoSProtection"
-DDOS_METRIC = "DDoSDetected"
 #: The escalation function's code folder and handler (components/shield.py); the drill runs this
 #: very handler in-process, so a function running other code is not one it can simulate.
 ESCALATION_CODE = "functions/srt_escalation"
@@ -112,20 +112,11 @@ def _int(value: Any, default: int) -> int:
 
 
 def _ddos_alarms(plan: PlanResult, resource_arn: str) -> list[ResourceRecord]:
-    found = []
-    for record in plan.resources:
-        if record.type != ALARM_TYPE:
-            continue
-        inputs = record.inputs
-        dimensions = inputs.get("dimensions")
-        if (
-            inputs.get("namespace") == DDOS_NAMESPACE
-            and inputs.get("metricName") == DDOS_METRIC
-            and isinstance(dimensions, dict)
-            and dimensions.get("ResourceArn") == resource_arn
-        ):
-            found.append(record)
-    return found
+    return [
+        record
+        for record in plan.resources
+        if record.type == ALARM_TYPE and watched_resource(record.inputs) == resource_arn
+    ]
 
 
 def _planned_alarm(record: ResourceRecord, account_id: str, resource_arn: str) -> PlannedAlarm:

@@ -28,6 +28,7 @@ from guard.report_sections import (
     render_text,
     topic_names,
 )
+from guard.shield_alarms import watched_resource
 
 OIDC_PROVIDER = "aws:iam/openIdConnectProvider:OpenIdConnectProvider"
 BUCKET = "aws:s3/bucket:Bucket"
@@ -421,8 +422,8 @@ def _shield(ix: PlanIndex) -> Section | None:
     if not kinds["engagement"]:
         section.fact("proactive engagement", "not declared")
     protected = {p.inputs.get("resourceArn"): input_of(p, "name") for p in kinds["protection"]}
-    ddos = [a for a in ix.of(rt.ALARM) if a.inputs.get("namespace") == "AWS/DDoSProtection"]
-    watched = {(a.inputs.get("dimensions") or {}).get("ResourceArn") for a in ddos}
+    ddos = [a for a in ix.of(rt.ALARM) if watched_resource(a.inputs) is not None]
+    watched = {watched_resource(a.inputs) for a in ddos}
     unwatched = sorted(name for arn, name in protected.items() if arn not in watched)
     section.fact(
         "protections",

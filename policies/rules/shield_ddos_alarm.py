@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 from pulumi_policy import EnforcementLevel, PolicyResource, Severity, StackValidationArgs
 
+from guard.shield_alarms import watched_resource
 from policies.framework import Meta, Report, as_list, stack_policy
 
 META = Meta(
@@ -23,15 +21,6 @@ PROTECTION = "aws:shield/protection:Protection"
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 
 
-def _watched(alarm: Mapping[str, Any]) -> str | None:
-    """The resource a DDoSDetected alarm watches, or None for any other alarm."""
-    if alarm.get("namespace") != "AWS/DDoSProtection" or alarm.get("metricName") != "DDoSDetected":
-        return None
-    dimensions = alarm.get("dimensions") or {}
-    arn = dimensions.get("ResourceArn")
-    return arn if isinstance(arn, str) else None
-
-
 def _has_action(alarm: PolicyResource) -> bool:
     # Counting never reads a topic ARN, which may be unknown until its topic exists.
     return len(as_list(alarm.props.get("alarmActions"))) > 0
@@ -41,7 +30,7 @@ def check(args: StackValidationArgs, report: Report) -> None:
     alarms: dict[str, list[PolicyResource]] = {}
     for resource in args.resources:
         if resource.resource_type == ALARM:
-            arn = _watched(resource.props)
+            arn = watched_resource(resource.props)
             if arn is not None:
                 alarms.setdefault(arn, []).append(resource)
     for protection in (r for r in args.resources if r.resource_type == PROTECTION):
