@@ -11,7 +11,7 @@ import pulumi_aws as aws
 from components.providers import Providers, opts
 from components.tags import guard_tags
 from guard.config.products import Endpoint, Product
-from guard.waf_rules import PROFILE_TAG, WebAclSpec, web_acls_for
+from guard.waf_rules import PROFILE_TAG, WebAclSpec, waf_owner, web_acls_for
 
 
 def _rule_json(spec: WebAclSpec, arns: Mapping[str, str]) -> str:
@@ -63,7 +63,7 @@ class ProductWaf(pulumi.ComponentResource):
             if spec.profile is not None:
                 tags[PROFILE_TAG] = spec.profile
             provider = providers.regional if spec.scope == "REGIONAL" else providers.us_east_1
-            owner = product.name if spec.profile is None else f"{product.name}/{spec.profile}"
+            owner = waf_owner(product.name, spec.profile)
             ip_sets = {
                 ip_set.key: aws.wafv2.IpSet(
                     ip_set.name,

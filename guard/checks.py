@@ -20,7 +20,14 @@ from guard.config.products import (
 from guard.config.stack import StackConfig
 from guard.suggest import did_you_mean
 from guard.waf_catalog import load_catalog
-from guard.waf_rules import INCLUDED_WCU, MAX_WCU, WebAclSpec, catalog_complete, web_acls_for
+from guard.waf_rules import (
+    INCLUDED_WCU,
+    MAX_WCU,
+    WebAclSpec,
+    catalog_complete,
+    waf_owner,
+    web_acls_for,
+)
 
 P = "guard:products"
 
@@ -31,10 +38,6 @@ def wafs_of(product: Product, base: KeyPath) -> list[tuple[str | None, WafConfig
         (name, waf, (*base, "waf") if name is None else (*base, "waf_profiles", name))
         for name, waf in product.all_wafs()
     ]
-
-
-def _where(product: Product, profile: str | None) -> str:
-    return product.name if profile is None else f"{product.name}/{profile}"
 
 
 def _duplicates(names: Iterable[str], base: KeyPath, field: str, what: str) -> list[Problem]:
@@ -111,33 +114,6 @@ def unique_names(config: StackConfig, warnings: list[str], today: date) -> list[
                     f"{product.name}: WAF profile {profile} is used by no endpoint, so it has no "
                     "web ACL; set endpoints[].waf_profile or remove it"
                 )
-    problems += _web_acl_names(config)
-    return problems
-
-
-def _web_acl_names(config: StackConfig) -> list[Problem]:
-    """Web ACL names are unique in the stack (product shop-static and shop's profile static
-    would both be guard-<stack>-shop-static-alb)."""
-    problems = []
-    owner: dict[str, str] = {}
-    for i, product in enumerate(config.products):
-        if not catalog_complete(product):
-            continue
-        for spec in web_acls_for(product, "stack"):
-            where = _where(product, spec.profile)
-            if spec.name in owner and owner[spec.name] != where:
-                path: KeyPath = (
-                    (P, i, "name") if spec.profile is None else (P, i, "waf_profiles", spec.profile)
-                )
-                problems.append(
-                    Problem(
-                        path,
-                        f"its web ACL would be named like {owner[spec.name]}'s "
-                        f"({spec.name.replace('guard-stack-', 'guard-<stack>-')}); rename the "
-                        "product or the profile",
-                    )
-                )
-            owner.setdefault(spec.name, where)
     return problems
 
 
@@ -187,7 +163,7 @@ def _external_groups(
             problems.append(
                 Problem(
                     rg_path,
-                    f"a {group.scope} rule group, but {_where(product, profile)} protects "
+                    f"a {group.scope} rule group, but {waf_owner(product.name, profile)} protects "
                     f"no {wanted} endpoint",
                     group.arn,
                 )
@@ -244,7 +220,7 @@ def managed_rules_known(config: StackConfig, warnings: list[str], today: date) -
                         )
                 if (ref.count_rules or ref.exclusions) and ref.mode == "count":
                     warnings.append(
-                        f"{_where(product, profile)}: managed group {ref.name} is in count mode; "
+                        f"{waf_owner(product.name, profile)}: managed group {ref.name} is in count mode; "
                         "its count_rules and exclusions change nothing until it blocks"
                     )
     return problems
@@ -254,7 +230,7 @@ def ip_lists(config: StackConfig, warnings: list[str], today: date) -> list[Prob
     problems = []
     for i, product in enumerate(config.products):
         for profile, waf, waf_path in wafs_of(product, (P, i)):
-            where = _where(product, profile)
+            where = waf_owner(product.name, profile)
             for list_name, entries in (
                 ("ip_blocklist", waf.ip_blocklist),
                 ("ip_allowlist", waf.ip_allowlist),
@@ -291,7 +267,7 @@ def default_actions(config: StackConfig, warnings: list[str], today: date) -> li
         for profile, waf, waf_path in wafs_of(product, (P, i)):
             if waf.default_action != "block":
                 continue
-            where = _where(product, profile)
+            where = waf_owner(product.name, profile)
             if not waf.ip_allowlist:
                 problems.append(
                     Problem(
@@ -352,15 +328,29 @@ def _rule_of(error: str, spec: WebAclSpec) -> str:
 
 
 def web_acls_valid(config: StackConfig, warnings: list[str], today: date) -> list[Problem]:
-    """Each web ACL: within 5,000 WCU, and a request AWS's own API model accepts."""
+    """Each web ACL: a name no other web ACL of the stack has, within 5,000 WCU, and a request
+    AWS's own API model accepts."""
     problems = []
+    owners: dict[str, str] = {}
     for i, product in enumerate(config.products):
         if not catalog_complete(product):
             continue  # managed_rules_known has reported it; the web ACL cannot be built
         for spec in web_acls_for(product, "stack"):
+            where = waf_owner(product.name, spec.profile)
             path: KeyPath = (
                 (P, i, "waf") if spec.profile is None else (P, i, "waf_profiles", spec.profile)
             )
+            # Product shop-static and shop's profile static would both be
+            # guard-<stack>-shop-static-alb.
+            if owners.setdefault(spec.name, where) != where:
+                problems.append(
+                    Problem(
+                        (P, i, "name") if spec.profile is None else path,
+                        f"its web ACL would be named like {owners[spec.name]}'s "
+                        f"({spec.name.replace('guard-stack-', 'guard-<stack>-')}); rename the "
+                        "product or the profile",
+                    )
+                )
             if spec.wcu > MAX_WCU:
                 problems.append(
                     Problem(
@@ -371,7 +361,7 @@ def web_acls_valid(config: StackConfig, warnings: list[str], today: date) -> lis
                 )
             elif spec.wcu > INCLUDED_WCU:
                 warnings.append(
-                    f"{_where(product, spec.profile)}: the {spec.scope} web ACL uses {spec.wcu} WCU, over the "
+                    f"{where}: the {spec.scope} web ACL uses {spec.wcu} WCU, over the "
                     f"{INCLUDED_WCU} included in the base price; every 500 more cost extra"
                 )
             request = create_web_acl_request(spec, config.region, config.account_id)

@@ -10,8 +10,6 @@ from guard.config.stack import StackConfig
 from guard.suggest import did_you_mean
 
 E = "guard:policy_exceptions"
-#: Characters that make ``resource`` a glob over logical names and URNs, not a catalog name.
-GLOB = "*?["
 
 
 def policy_exceptions(config: StackConfig, warnings: list[str], today: date) -> list[Problem]:
@@ -31,7 +29,7 @@ def policy_exceptions(config: StackConfig, warnings: list[str], today: date) -> 
                 )
             )
         resource = exception.resource
-        if resource.startswith("urn:") or any(c in resource for c in GLOB):
+        if not exception.names_catalog:
             continue
         name, slash, part = resource.partition("/")
         if not slash:

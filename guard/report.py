@@ -9,26 +9,8 @@ from typing import Any
 from guard.plan import PlanResult
 from guard.policy_run import PolicyOutcome
 from guard.report_account import account_sections
-from guard.report_waf import (
-    EndpointView,
-    RuleLine,
-    endpoint_views,
-    render_waf_markdown,
-    render_waf_text,
-    rule_lines,
-    shield_line,
-)
-
-__all__ = [
-    "EndpointView",
-    "RuleLine",
-    "endpoint_views",
-    "rule_lines",
-    "shield_line",
-]
-
-
-ROLE = "aws:iam/role:Role"
+from guard.report_waf import render_waf_markdown, render_waf_text
+from guard.resource_types import ROLE
 
 
 def boundary_line(plan: PlanResult) -> str | None:

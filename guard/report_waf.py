@@ -13,17 +13,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from guard.config.products import IpEntry, Product, WafConfig
+from guard.config.products import FLOOR_GROUPS, IpEntry, Product, WafConfig
 from guard.plan import PlanResult, ResourceRecord
-from guard.waf_rules import INCLUDED_WCU, PROFILE_TAG, statement_wcu, waf_for_tags
+from guard.resource_types import ALARM, ASSOCIATION, IP_SET, SHIELD_TYPES, WEB_ACL
+from guard.shield_alarms import watched_resource
+from guard.waf_catalog import load_catalog
+from guard.waf_rules import INCLUDED_WCU, owner_tags, statement_wcu, waf_for_tags, waf_owner
 
-WEB_ACL = "aws:wafv2/webAcl:WebAcl"
-IP_SET = "aws:wafv2/ipSet:IpSet"
-ASSOCIATION = "aws:wafv2/webAclAssociation:WebAclAssociation"
-PROTECTION = "aws:shield/protection:Protection"
-ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
-#: The managed groups a product or profile in count mode keeps blocking (the mandatory floor).
-FLOOR_STATEMENTS = ("AWSManagedRulesKnownBadInputsRuleSet", "AWSManagedRulesAmazonIpReputationList")
+PROTECTION = SHIELD_TYPES["protection"]
 
 
 @dataclass(frozen=True)
@@ -134,17 +131,22 @@ def rule_lines(
             version = ip_set.inputs.get("ipAddressVersion")
             what = f"{rule['Name'].split('-')[0]}list: {count} {version} CIDR(s), listed above"
         group = rule["Statement"].get("ManagedRuleGroupStatement", {}).get("Name")
-        floor = waf is not None and waf.mode == "count" and group in FLOOR_STATEMENTS
+        floor = waf is not None and waf.mode == "count" and group in _floor_group_names()
         if floor and action == "group actions":
             what += "; keeps blocking in count mode (the mandatory floor)"
         lines.append(RuleLine(rule["Priority"], rule["Name"], action, what))
     return lines
 
 
+def _floor_group_names() -> set[str]:
+    """AWS's names of the groups a product or profile in count mode keeps blocking."""
+    catalog = load_catalog()
+    return {catalog[alias].name for alias in FLOOR_GROUPS}
+
+
 def _owner_of(record: ResourceRecord) -> str:
-    tags = record.inputs.get("tags") or {}
-    profile = tags.get(PROFILE_TAG)
-    return str(tags.get("product")) + (f"/{profile}" if profile else "")
+    product, profile = owner_tags(record.inputs.get("tags"))
+    return waf_owner(str(product), profile)
 
 
 def endpoint_views(plan: PlanResult) -> list[EndpointView]:
@@ -154,7 +156,7 @@ def endpoint_views(plan: PlanResult) -> list[EndpointView]:
     views = []
     for product in plan.loaded.config.products:
         for endpoint in product.endpoints:
-            owner = product.name + (f"/{endpoint.waf_profile}" if endpoint.waf_profile else "")
+            owner = waf_owner(product.name, endpoint.waf_profile)
             views.append(
                 EndpointView(
                     product.name,
@@ -241,11 +243,7 @@ def shield_line(view: EndpointView, plan: PlanResult) -> str:
     if not protected:
         return "not protected by Shield Advanced"
     alarms = [
-        r
-        for r in plan.resources
-        if r.type == ALARM
-        and r.inputs.get("namespace") == "AWS/DDoSProtection"
-        and (r.inputs.get("dimensions") or {}).get("ResourceArn") == view.arn
+        r for r in plan.resources if r.type == ALARM and watched_resource(r.inputs) == view.arn
     ]
     if not alarms:
         return "Shield Advanced protection, NO DDoS alarm"

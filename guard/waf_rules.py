@@ -275,11 +275,27 @@ def external_group_rule(group: ExternalRuleGroup, counting: bool, metric_prefix:
     }
 
 
+def waf_owner(product: str, profile: str | None) -> str:
+    """Whose WAF settings these are, as users write it: ``product`` or ``product/profile``."""
+    return product if profile is None else f"{product}/{profile}"
+
+
+def owner_tags(tags: Mapping[str, str] | None) -> tuple[str | None, str | None]:
+    """The ``(product, profile)`` a web ACL or IP set was built for, from its tags."""
+    tags = tags or {}
+    return tags.get("product"), tags.get(PROFILE_TAG)
+
+
+def _stem(product: str, scope: Scope, profile: str | None) -> str:
+    """``<product>[-<profile>]-alb|cf``: the metric prefix, and the name after ``guard-<stack>-``."""
+    middle = product if profile is None else f"{product}-{profile}"
+    return f"{middle}-{SCOPE_SUFFIX[scope]}"
+
+
 def web_acl_name(stack: str, product: str, scope: Scope, profile: str | None = None) -> str:
     """``guard-<stack>-<product>[-<profile>]-alb|cf``: products without profiles keep the names
     they always had, so adding profiles never replaces an existing web ACL."""
-    middle = product if profile is None else f"{product}-{profile}"
-    return f"guard-{stack}-{middle}-{SCOPE_SUFFIX[scope]}"
+    return f"guard-{stack}-{_stem(product, scope, profile)}"
 
 
 def build_web_acl(
@@ -290,8 +306,7 @@ def build_web_acl(
     waf = product.waf_of(profile)
     name = web_acl_name(stack, product.name, scope, profile)
     counting = waf.mode == "count"
-    middle = product.name if profile is None else f"{product.name}-{profile}"
-    prefix = f"{middle}-{SCOPE_SUFFIX[scope]}"
+    prefix = _stem(product.name, scope, profile)
     ip_sets = _ip_sets(waf, name)
     managed = waf.managed_rules
     rules: list[Rule] = [
@@ -355,11 +370,10 @@ def waf_for_tags(
     products: Sequence[Product], tags: Mapping[str, str] | None
 ) -> tuple[Product, WafConfig] | None:
     """The product and WAF settings a recorded web ACL was built from, by its tags."""
-    tags = tags or {}
-    product = next((p for p in products if p.name == tags.get("product")), None)
+    name, profile = owner_tags(tags)
+    product = next((p for p in products if p.name == name), None)
     if product is None:
         return None
-    profile = tags.get(PROFILE_TAG)
     if profile is not None and profile not in product.waf_profiles:
         return None
     return product, product.waf_of(profile)

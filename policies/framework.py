@@ -30,7 +30,7 @@ from pulumi_policy import (
 from guard.ci_scope import boundary_name
 from guard.config import ConfigError, LoadedConfig, load_stack_config, raw_from_pulumi
 from guard.config.stack import PolicyException, StackConfig
-from guard.waf_rules import PROFILE_TAG
+from guard.waf_rules import owner_tags
 
 
 class Report(Protocol):
@@ -127,14 +127,9 @@ def today() -> date:
 
 def _matches(exception: PolicyException, name: str, urn: str, subject: Subject | None) -> bool:
     pattern = exception.resource
-    if subject is not None and is_subject_form(pattern) and subject.matches(pattern):
+    if subject is not None and exception.names_catalog and subject.matches(pattern):
         return True
     return fnmatch.fnmatchcase(urn, pattern) or fnmatch.fnmatchcase(name, pattern)
-
-
-def is_subject_form(resource: str) -> bool:
-    """``product``, ``product/endpoint`` or ``product/profile`` (no glob, not a URN)."""
-    return not resource.startswith("urn:") and not any(c in resource for c in "*?[")
 
 
 def _waiver(policy: str, name: str, urn: str, subject: Subject | None) -> PolicyException | None:
@@ -168,11 +163,10 @@ def subject_of(
             for endpoint in product.endpoints:
                 if endpoint.arn == arn:
                     return Subject(product.name, endpoint.waf_profile, (endpoint.name,))
-    tags = props.get("tags") or {}
-    owner = next((p for p in config.products if p.name == tags.get("product")), None)
+    product_name, profile = owner_tags(props.get("tags"))
+    owner = next((p for p in config.products if p.name == product_name), None)
     if owner is None:
         return None
-    profile = tags.get(PROFILE_TAG)
     scope = props.get("scope")
     endpoints = tuple(
         e.name

@@ -23,6 +23,12 @@ class PolicyException(StrictModel):
     reason: Reason
     expires: Day
 
+    @property
+    def names_catalog(self) -> bool:
+        """Whether ``resource`` names ``product``, ``product/endpoint`` or ``product/profile``
+        (no glob characters, not a URN) rather than a pattern over logical names and URNs."""
+        return not self.resource.startswith("urn:") and not any(c in self.resource for c in "*?[")
+
 
 class PolicySettings(StrictModel):
     """How the policy pack is applied to this stack."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pulumi_policy import EnforcementLevel, Severity, StackValidationArgs
 
-from guard.waf_rules import PROFILE_TAG
+from guard.waf_rules import owner_tags
 from policies.framework import WEB_ACL, Meta, Report, Subject, stack_config, stack_policy
 
 META = Meta(
@@ -28,7 +28,7 @@ def check(args: StackValidationArgs, report: Report) -> None:
         r.props.get("resourceArn") for r in args.resources if r.resource_type == ASSOCIATION
     }
     cloudfront_acls = {
-        ((r.props.get("tags") or {}).get("product"), (r.props.get("tags") or {}).get(PROFILE_TAG))
+        owner_tags(r.props.get("tags"))
         for r in args.resources
         if r.resource_type == WEB_ACL and r.props.get("scope") == "CLOUDFRONT"
     }

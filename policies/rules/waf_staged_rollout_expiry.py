@@ -10,7 +10,7 @@ from datetime import date
 from pulumi_policy import EnforcementLevel, Severity, StackValidationArgs
 
 from guard.config.products import WafConfig
-from guard.waf_rules import PROFILE_TAG
+from guard.waf_rules import owner_tags, waf_owner
 from policies.framework import WEB_ACL, Meta, Report, stack_config, stack_policy, today
 
 META = Meta(
@@ -36,52 +36,39 @@ def check(args: StackValidationArgs, report: Report) -> None:
     if loaded is None:
         return
     acl_urns = {
-        (
-            (r.props.get("tags") or {}).get("product"),
-            (r.props.get("tags") or {}).get(PROFILE_TAG),
-        ): (r.urn)
-        for r in args.resources
-        if r.resource_type == WEB_ACL
+        owner_tags(r.props.get("tags")): r.urn for r in args.resources if r.resource_type == WEB_ACL
     }
     for product in loaded.config.products:
         for profile, waf in product.all_wafs():
             urn = acl_urns.get((product.name, profile))
-            where = product.name if profile is None else f"{product.name}/{profile}"
-            _judge_waf(where, waf, report, urn)
+            where = waf_owner(product.name, profile)
+            for what, until in _time_boxed(waf):
+                _judge(f"{where}: {what}", until, report, urn)
 
 
-def _judge_waf(product: str, waf: WafConfig, report: Report, urn: str | None) -> None:
+def _time_boxed(waf: WafConfig) -> list[tuple[str, date | None]]:
+    """What counts or blocks only for a while, with the day it ends (None: no end given)."""
+    found: list[tuple[str, date | None]] = []
     if waf.mode == "count":
-        _judge(f"{product}: waf.mode count", waf.count_until, report, urn)
+        found.append(("waf.mode count", waf.count_until))
     for ref in waf.managed_rules:
-        if ref.mode == "count" or ref.count_rules:
-            counted = (
-                "mode count" if ref.mode == "count" else f"count_rules {', '.join(ref.count_rules)}"
-            )
-            _judge(
-                f"{product}: managed group {ref.key} {counted}",
-                ref.count_until,
-                report,
-                urn,
-            )
-    for limit in waf.rate_limits:
-        if limit.action == "count":
-            _judge(
-                f"{product}: rate limit {limit.name} counting",
-                limit.count_until,
-                report,
-                urn,
-            )
-    for group in waf.external_rule_groups:
-        if group.mode == "count":
-            _judge(
-                f"{product}: external group {group.name} counting",
-                group.count_until,
-                report,
-                urn,
-            )
-    for entry in waf.ip_blocklist:
-        _judge(f"{product}: blocklist entry {entry.cidr}", entry.expires, report, urn)
+        if ref.mode == "count":
+            found.append((f"managed group {ref.key} mode count", ref.count_until))
+        elif ref.count_rules:
+            counted = f"count_rules {', '.join(ref.count_rules)}"
+            found.append((f"managed group {ref.key} {counted}", ref.count_until))
+    found += [
+        (f"rate limit {limit.name} counting", limit.count_until)
+        for limit in waf.rate_limits
+        if limit.action == "count"
+    ]
+    found += [
+        (f"external group {group.name} counting", group.count_until)
+        for group in waf.external_rule_groups
+        if group.mode == "count"
+    ]
+    found += [(f"blocklist entry {entry.cidr}", entry.expires) for entry in waf.ip_blocklist]
+    return found
 
 
 POLICY = stack_policy(META, check)

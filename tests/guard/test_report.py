@@ -6,11 +6,8 @@ import dataclasses
 from collections.abc import Callable
 
 from guard.plan import PlanResult
-from guard.report import (
-    boundary_line,
-    endpoint_views,
-    shield_line,
-)
+from guard.report import boundary_line
+from guard.report_waf import endpoint_views, shield_line
 
 
 def test_shield_state_per_endpoint(example_plan: Callable[[str], PlanResult]) -> None:
