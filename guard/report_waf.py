@@ -260,7 +260,11 @@ def hand_off(view: EndpointView) -> str:
 def _default_line(acl: AclView) -> str:
     if acl.default_action == "block":
         return "default: block (allowlist only: a request no allow rule matches is blocked)"
-    return "default: allow (a request no rule blocks reaches the application)"
+    # A CAPTCHA or challenge rule stops a request too, not only a block rule.
+    return (
+        "default: allow (a request that no rule blocks, challenges or answers with a CAPTCHA "
+        "reaches the application)"
+    )
 
 
 def _ip_text(line: IpListLine) -> str:
