@@ -9,13 +9,15 @@ from components.product import ProductProtection
 from components.providers import Providers
 from guard.ci_scope import PipelineScope, creates_roles
 from guard.config import LoadedConfig, load_stack_config, raw_from_pulumi
-from guard.config.loader import stack_file_for
+from guard.config.loader import secret_keys_from_pulumi, stack_file_for
 
 
 def load_config() -> LoadedConfig:
     """The validated config of the running stack, read from the engine's config map."""
     stack = pulumi.get_stack()
-    return load_stack_config(raw_from_pulumi(), stack_file_for(stack))
+    return load_stack_config(
+        raw_from_pulumi(), stack_file_for(stack), secret_keys=secret_keys_from_pulumi()
+    )
 
 
 def build_stack(loaded: LoadedConfig) -> None:

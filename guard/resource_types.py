@@ -4,6 +4,8 @@ about them (the pipeline's permission table, its tests)."""
 from __future__ import annotations
 
 WEB_ACL = "aws:wafv2/webAcl:WebAcl"
+#: One rule of a web ACL as its own resource: how guard owns its rules beside a tuner's.
+WEB_ACL_RULE = "aws:wafv2/webAclRule:WebAclRule"
 IP_SET = "aws:wafv2/ipSet:IpSet"
 ASSOCIATION = "aws:wafv2/webAclAssociation:WebAclAssociation"
 WAF_LOGGING = "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration"

@@ -29,6 +29,7 @@ from pulumi_policy import (
 
 from guard.ci_scope import boundary_name
 from guard.config import ConfigError, LoadedConfig, load_stack_config, raw_from_pulumi
+from guard.config.loader import secret_keys_from_pulumi
 from guard.config.stack import PolicyException, StackConfig
 from guard.waf_rules import owner_tags
 
@@ -111,7 +112,9 @@ def stack_config() -> LoadedConfig | None:
     key = tuple(sorted(raw.items()))
     if key not in _CONFIG_CACHE:
         try:
-            _CONFIG_CACHE[key] = load_stack_config(raw, "stack config")
+            _CONFIG_CACHE[key] = load_stack_config(
+                raw, "stack config", secret_keys=secret_keys_from_pulumi()
+            )
         except ConfigError:
             _CONFIG_CACHE[key] = None
     return _CONFIG_CACHE[key]

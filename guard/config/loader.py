@@ -135,6 +135,15 @@ def _config_lines(lines: Mapping[KeyPath, _T]) -> dict[KeyPath, _T]:
     return out
 
 
+def secret_keys_from_pulumi() -> tuple[str, ...]:
+    """The config keys the engine holds as secrets, as the running Pulumi program sees them
+    (from the engine's environment, or as the mock runtime of ``guard plan`` set them)."""
+    from pulumi.runtime import config as runtime_config
+
+    keys = {*runtime_config.get_config_secret_keys_env(), *runtime_config._SECRET_KEYS.get()}
+    return tuple(sorted(keys))
+
+
 def raw_from_pulumi() -> dict[str, str]:
     """The engine's config map as the running Pulumi program sees it."""
     from pulumi.runtime import config as runtime_config
@@ -309,7 +318,7 @@ def _validate(
 
     values, problems, undecoded = _decode(raw)
     try:
-        config = StackConfig.model_validate(values)
+        config = StackConfig.model_validate(values, context={"secret_keys": tuple(secret_keys)})
     except ValidationError as err:
         # A field that could not be decoded is reported already; pydantic would only add
         # "required" for it.

@@ -163,6 +163,9 @@ class LogsConfig(StrictModel):
     """``guard:logs``: where WAF logs go, how long they are kept, and who sees them."""
 
     bucket: BucketName
+    #: firehose: each region's Firehose stream writes to the bucket; s3: every web ACL logs
+    #: straight to the bucket (what WafCharm Advanced needs; the name must start aws-waf-logs-).
+    delivery: Literal["firehose", "s3"] = "firehose"
     retention_days: Annotated[int, AfterValidator(_retention)] = 365
     archive_after_days: Annotated[int, AfterValidator(_archive_after)] | None = None
     redact_fields: Annotated[

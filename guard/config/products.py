@@ -18,6 +18,7 @@ from pydantic import (
 from guard.config.base import Day, Reason, Slug, StrictModel, matching
 from guard.config.ci import ProductCi
 from guard.config.shield import EndpointShield
+from guard.config.tuner import WafTuner
 
 ALB_ARN_RE = re.compile(
     r"^arn:aws:elasticloadbalancing:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):"
@@ -209,6 +210,10 @@ class WafConfig(StrictModel):
     ip_blocklist: list[IpEntry] = []
     ip_allowlist: list[IpEntry] = []
     external_rule_groups: list[ExternalRuleGroup] = []
+    #: A tuning service that owns part of this web ACL (its rules by name prefix, a band of
+    #: priorities, some WCU). Absent: ``guard:waf_tuner``'s, for default-allow web ACLs;
+    #: ``null``: none, even when the stack declares one.
+    tuner: WafTuner | None = None
 
     @model_validator(mode="before")
     @classmethod

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import Field, StringConstraints
+from pydantic import Field, StringConstraints, model_validator
 
 from guard.config.alerts import AlertsConfig, DetectionConfig
 from guard.config.base import Day, Reason, StrictModel
 from guard.config.ci import CiConfig, PipelineConfig
 from guard.config.logs import LogsConfig
-from guard.config.products import Product
+from guard.config.products import Product, WafConfig
 from guard.config.shield import ShieldConfig
+from guard.config.tuner import TunerAccess, TunerService, WafTuner
 
 
 class PolicyException(StrictModel):
@@ -51,6 +52,34 @@ class StackConfig(StrictModel):
     ci: CiConfig | None = None
     pipeline: PipelineConfig | None = None
     logs: LogsConfig | None = None
+    #: The tuner every product's default-allow web ACLs share unless they say otherwise.
+    waf_tuner: WafTuner | None = None
+    #: The role each tuning service assumes to edit its rules and read the WAF logs.
+    tuners: dict[TunerService, TunerAccess] = {}
+
+    @model_validator(mode="after")
+    def _inherit_tuner(self) -> StackConfig:
+        # Inheritance is resolved here, once, so every reader sees each WAF's own ``tuner``.
+        if self.waf_tuner is None:
+            return self
+        products = [_with_tuner(p, self.waf_tuner) for p in self.products]
+        if products != self.products:
+            object.__setattr__(self, "products", products)
+        return self
+
+
+def _with_tuner(product: Product, tuner: WafTuner) -> Product:
+    def inherit(waf: WafConfig) -> WafConfig:
+        if "tuner" in waf.model_fields_set or waf.default_action == "block":
+            return waf  # declared (a tuner, or null for none), or allowlist-only
+        return waf.model_copy(update={"tuner": tuner})
+
+    return product.model_copy(
+        update={
+            "waf": inherit(product.waf),
+            "waf_profiles": {name: inherit(w) for name, w in product.waf_profiles.items()},
+        }
+    )
 
 
 #: Keys under ``guard:`` whose value is a plain string; every other key holds an object or list.
