@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -11,7 +12,21 @@ import pulumi_aws as aws
 from components.providers import Providers, opts
 from components.tags import guard_tags
 from guard.config.products import Endpoint, Product
-from guard.waf_rules import PROFILE_TAG, WebAclSpec, waf_owner, web_acls_for
+from guard.waf_rule_form import to_inputs
+from guard.waf_rules import (
+    PROFILE_TAG,
+    Rule,
+    WebAclSpec,
+    fill_arns,
+    placeholder_in,
+    waf_owner,
+    web_acls_for,
+)
+
+#: With a tuner the web ACL's rule list is shared: guard declares its rules one by one and the
+#: web ACL resource leaves the list alone (the provider's documented pattern for rules managed
+#: elsewhere), so an update never lists, reorders or deletes a rule guard did not declare.
+SHARED_RULE_INPUTS = ["rules", "ruleJson"]
 
 
 def _rule_json(spec: WebAclSpec, arns: Mapping[str, str]) -> str:
@@ -33,6 +48,31 @@ def _rule_json_input(spec: WebAclSpec, arns: Mapping[str, pulumi.Output[str]]) -
         return _rule_json(spec, resolved)
 
     return pulumi.Output.all(**arns).apply(render)
+
+
+def _description(spec: WebAclSpec, owner: str) -> str:
+    if spec.tuner is None:
+        return f"guard: {owner} ({spec.wcu} WCU)"
+    return (
+        f"guard: {owner} ({spec.wcu} WCU; {spec.tuner.rule_prefix}* rules in "
+        f"{spec.tuner.priorities.describe()} belong to {spec.tuner.service})"
+    )
+
+
+def _rule_inputs(
+    template: Rule, spec: WebAclSpec, arns: Mapping[str, pulumi.Output[str]]
+) -> dict[str, Any]:
+    """A rule's action, statement and visibility as inputs, with IP set ARNs filled in."""
+    keys = [k for k in arns if placeholder_in(template, k)]
+    if not keys:
+        return to_inputs(template)
+    used = {k: arns[k] for k in keys}
+
+    def render(resolved: dict[str, str]) -> dict[str, Any]:
+        return to_inputs(fill_arns(template, resolved))
+
+    filled = pulumi.Output.all(**used).apply(render)
+    return {key: filled.apply(lambda body, key=key: body.get(key)) for key in to_inputs(template)}
 
 
 class ProductWaf(pulumi.ComponentResource):
@@ -78,22 +118,26 @@ class ProductWaf(pulumi.ComponentResource):
                 for ip_set in spec.ip_sets
             }
             referenced = {s.key: ip_sets[s.key].arn for s in spec.ip_sets if s.addresses}
+            shared = spec.tuner is not None
             web_acl = aws.wafv2.WebAcl(
                 spec.name,
                 name=spec.name,
                 scope=spec.scope,
-                description=f"guard: {owner} ({spec.wcu} WCU)",
+                description=_description(spec, owner),
                 default_action={"block": {}} if spec.default_action == "block" else {"allow": {}},
-                rule_json=_rule_json_input(spec, referenced),
+                # Shared: the rules are the WebAclRule resources below.
+                rule_json=None if shared else _rule_json_input(spec, referenced),
                 visibility_config={
                     "cloudwatch_metrics_enabled": True,
                     "metric_name": spec.metric_name,
                     "sampled_requests_enabled": True,
                 },
                 tags=tags,
-                opts=opts(self, provider),
+                opts=opts(self, provider, ignore_changes=SHARED_RULE_INPUTS if shared else None),
             )
             self.web_acls[spec.name] = web_acl
+            if shared:
+                self._own_rules(spec, web_acl, referenced, provider)
             if spec.scope == "REGIONAL":
                 for endpoint in product.endpoints_of("alb"):
                     if endpoint.name not in spec.endpoints:
@@ -105,6 +149,35 @@ class ProductWaf(pulumi.ComponentResource):
                         opts=opts(self, provider),
                     )
         self.register_outputs({"web_acl_arns": self.web_acl_arns})
+
+    def _own_rules(
+        self,
+        spec: WebAclSpec,
+        web_acl: aws.wafv2.WebAcl,
+        arns: Mapping[str, pulumi.Output[str]],
+        provider: pulumi.ProviderResource,
+    ) -> None:
+        """guard's rules of a shared web ACL, each an ``aws.wafv2.WebAclRule``.
+
+        Each rule is a child of its web ACL, so the policies and the plan find a web ACL's rules
+        by their parent whatever the ARN's state. Each waits for the one before: every rule is a
+        read-modify-write of the same web ACL (its lock token), so one at a time.
+        """
+        previous: aws.wafv2.WebAclRule | None = None
+        for template in spec.rules_template:
+            name = str(template["Name"])
+            previous = aws.wafv2.WebAclRule(
+                f"{spec.name}-{name}",
+                web_acl_arn=web_acl.arn,
+                name=name,
+                priority=int(template["Priority"]),
+                **_rule_inputs(template, spec, arns),
+                opts=pulumi.ResourceOptions(
+                    parent=web_acl,
+                    provider=provider,
+                    depends_on=[previous] if previous is not None else None,
+                ),
+            )
 
     @property
     def web_acl_arns(self) -> dict[str, pulumi.Output[str]]:

@@ -19,10 +19,12 @@ from guard.config.products import (
 )
 from guard.config.stack import StackConfig
 from guard.suggest import did_you_mean
+from guard.tuner import tuned_wafs
 from guard.waf_catalog import load_catalog
 from guard.waf_rules import (
     INCLUDED_WCU,
     MAX_WCU,
+    BandTooNarrow,
     WebAclSpec,
     catalog_complete,
     waf_owner,
@@ -335,11 +337,23 @@ def web_acls_valid(config: StackConfig, warnings: list[str], today: date) -> lis
     for i, product in enumerate(config.products):
         if not catalog_complete(product):
             continue  # managed_rules_known has reported it; the web ACL cannot be built
-        for spec in web_acls_for(product, "stack"):
+        try:
+            specs = web_acls_for(product, "stack")
+        except BandTooNarrow as err:
+            path = (P, i, "waf") if err.profile is None else (P, i, "waf_profiles", err.profile)
+            problems.append(
+                Problem(
+                    (*path, "tuner", "priorities", "from"),
+                    f"{err}; start the band higher, or list more rule kinds in tuner.after_band",
+                )
+            )
+            continue
+        for spec in specs:
             where = waf_owner(product.name, spec.profile)
             path: KeyPath = (
                 (P, i, "waf") if spec.profile is None else (P, i, "waf_profiles", spec.profile)
             )
+            problems += _tuner_problems(spec, path)
             # Product shop-static and shop's profile static would both be
             # guard-<stack>-shop-static-alb.
             if owners.setdefault(spec.name, where) != where:
@@ -351,18 +365,24 @@ def web_acls_valid(config: StackConfig, warnings: list[str], today: date) -> lis
                         "product or the profile",
                     )
                 )
-            if spec.wcu > MAX_WCU:
+            share = (
+                f" ({spec.wcu} for guard's rules, {spec.tuner.wcu} reserved for the "
+                f"{spec.tuner.rule_prefix}* rules)"
+                if spec.tuner is not None
+                else ""
+            )
+            if spec.total_wcu > MAX_WCU:
                 problems.append(
                     Problem(
                         path,
-                        f"the {spec.scope} web ACL needs {spec.wcu} WCU; AWS allows at most "
-                        f"{MAX_WCU}: drop a managed group or a rule",
+                        f"the {spec.scope} web ACL needs {spec.total_wcu} WCU{share}; AWS allows "
+                        f"at most {MAX_WCU}: drop a managed group or a rule",
                     )
                 )
-            elif spec.wcu > INCLUDED_WCU:
+            elif spec.total_wcu > INCLUDED_WCU:
                 warnings.append(
-                    f"{where}: the {spec.scope} web ACL uses {spec.wcu} WCU, over the "
-                    f"{INCLUDED_WCU} included in the base price; every 500 more cost extra"
+                    f"{where}: the {spec.scope} web ACL uses {spec.total_wcu} WCU{share}, over "
+                    f"the {INCLUDED_WCU} included in the base price; every 500 more cost extra"
                 )
             request = create_web_acl_request(spec, config.region, config.account_id)
             for error in request_errors("wafv2", "CreateWebACL", request):
@@ -373,3 +393,56 @@ def web_acls_valid(config: StackConfig, warnings: list[str], today: date) -> lis
                     )
                 )
     return problems
+
+
+def _tuner_problems(spec: WebAclSpec, path: KeyPath) -> list[Problem]:
+    """guard's rules stay out of the tuner's way: no name with its prefix, no priority in its
+    band (guard numbers its rules around the band; this proves the numbering)."""
+    tuner = spec.tuner
+    if tuner is None:
+        return []
+    problems = []
+    for rule in spec.rules_template:
+        name, priority = str(rule["Name"]), int(rule["Priority"])
+        if name.startswith(tuner.rule_prefix):
+            problems.append(
+                Problem(
+                    (*path, "tuner", "rule_prefix"),
+                    f"guard's rule {name} starts with the tuner's prefix, so the tuner would "
+                    "take it for its own; choose a prefix no guard rule name starts with",
+                    tuner.rule_prefix,
+                )
+            )
+        if tuner.priorities.contains(priority):
+            problems.append(
+                Problem(
+                    (*path, "tuner", "priorities"),
+                    f"guard's rule {name} would have priority {priority}, inside the tuner's "
+                    f"band {tuner.priorities.describe()}",
+                )
+            )
+    return problems
+
+
+def tuners_used(config: StackConfig, warnings: list[str], today: date) -> list[Problem]:
+    """Each tuner has a way in (``guard:tuners``), each declared role has something to tune, and
+    a tuner in an allowlist-only web ACL is said to be pointless."""
+    used = {t.tuner.service for t in tuned_wafs(config)}
+    for service in sorted(used - set(config.tuners)):
+        warnings.append(
+            f"{service} tunes web ACLs but guard:tuners.{service} is not declared: the service "
+            "needs a role to assume (docs/wafcharm.md, step 1)"
+        )
+    for service in sorted(set(config.tuners) - used):
+        warnings.append(
+            f"guard:tuners.{service} declares a role, but no product's waf has a tuner with "
+            f"service: {service}; the role can edit nothing (its WAF permissions name no web ACL)"
+        )
+    for tuned in tuned_wafs(config):
+        if tuned.waf.default_action == "block":
+            warnings.append(
+                f"{waf_owner(tuned.product.name, tuned.profile)}: a tuner in an allowlist-only "
+                "web ACL only sees requests the allowlist does not match, which the default "
+                "action blocks anyway"
+            )
+    return []

@@ -17,6 +17,7 @@ CROSS_CHECKS = (
     checks.ip_lists,
     checks.default_actions,
     checks.web_acls_valid,
+    checks.tuners_used,
     alerts_checks.detection_needs_alerts,
     alerts_checks.alert_channels,
     alerts_checks.detection_lists,

@@ -47,17 +47,22 @@ class ResourceRecord:
     provider: str | None = None
     state: dict[str, Any] = field(default_factory=dict)
     property_dependencies: dict[str, list[str]] = field(default_factory=dict)
+    #: Inputs a later ``pulumi up`` leaves as they are in AWS (someone else edits them).
+    ignore_changes: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        document: dict[str, Any] = {
             "urn": self.urn,
             "type": self.type,
             "name": self.name,
             "parent": self.parent,
             "region": self.region,
             "protect": self.protect,
-            "inputs": self.inputs,
         }
+        if self.ignore_changes:
+            document["ignore_changes"] = list(self.ignore_changes)
+        document["inputs"] = self.inputs
+        return document
 
 
 def _plain(value: Any) -> Any:
@@ -237,6 +242,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                 property_dependencies={
                     key: list(deps.urns) for key, deps in request.propertyDependencies.items()
                 },
+                ignore_changes=tuple(request.ignoreChanges),
             )
         )
         return response

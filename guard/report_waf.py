@@ -14,10 +14,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from guard.config.products import FLOOR_GROUPS, IpEntry, Product, WafConfig
+from guard.config.tuner import WafTuner
 from guard.plan import PlanResult, ResourceRecord
-from guard.resource_types import ALARM, ASSOCIATION, IP_SET, SHIELD_TYPES, WEB_ACL
+from guard.resource_types import ALARM, ASSOCIATION, IP_SET, SHIELD_TYPES, WEB_ACL, WEB_ACL_RULE
 from guard.shield_alarms import watched_resource
 from guard.waf_catalog import load_catalog
+from guard.waf_rule_form import from_inputs
 from guard.waf_rules import INCLUDED_WCU, owner_tags, statement_wcu, waf_for_tags, waf_owner
 
 PROTECTION = SHIELD_TYPES["protection"]
@@ -31,6 +33,12 @@ class RuleLine:
     name: str
     action: str
     what: str
+    #: How the priority reads when it is a band (``100+``, ``100-999``), not one number.
+    band: str | None = None
+
+    @property
+    def priority_text(self) -> str:
+        return self.band if self.band is not None else str(self.priority)
 
 
 @dataclass(frozen=True)
@@ -64,7 +72,9 @@ class AclView:
     owner: str  # product or product/profile
     scope: str
     default_action: str
-    wcu: int
+    wcu: int  # guard's rules
+    #: The tuner sharing the web ACL (its rules are edited in AWS and never visible offline).
+    tuner: WafTuner | None
     endpoints: tuple[EndpointView, ...]
     ip_lists: tuple[IpListLine, ...]
     rules: tuple[RuleLine, ...]
@@ -109,20 +119,46 @@ def describe(statement: Mapping[str, Any]) -> str:
     return kind
 
 
-def _rules(web_acl: ResourceRecord) -> list[dict[str, Any]]:
+def _rules(web_acl: ResourceRecord, plan: PlanResult | None = None) -> list[dict[str, Any]]:
+    """guard's rules of a web ACL: inline, or its ``WebAclRule`` children when it is shared."""
     rules = json.loads(web_acl.inputs.get("ruleJson") or "[]")
-    return rules if isinstance(rules, list) else []
+    if rules or plan is None:
+        return rules if isinstance(rules, list) else []
+    children = [
+        from_inputs(r.inputs)
+        for r in plan.resources
+        if r.type == WEB_ACL_RULE and r.parent == web_acl.urn
+    ]
+    return sorted(children, key=lambda r: int(r["Priority"]))
+
+
+def shares_rules(web_acl: ResourceRecord) -> bool:
+    """Whether ``pulumi up`` leaves the web ACL's rule list to others (a tuner's band)."""
+    return "rules" in web_acl.ignore_changes
+
+
+def band_line(tuner: WafTuner) -> RuleLine:
+    """The tuner's rules as one line, in their place in the rule order."""
+    who = tuner.describe().split(" rules, ", 1)[1]
+    return RuleLine(
+        tuner.priorities.start,
+        f"{tuner.rule_prefix}*",
+        "tuner",
+        f"{who}; not visible offline",
+        band=tuner.priorities.describe(),
+    )
 
 
 def rule_lines(
     web_acl: ResourceRecord,
     ip_sets: Mapping[str, ResourceRecord] | None = None,
     waf: WafConfig | None = None,
+    plan: PlanResult | None = None,
 ) -> list[RuleLine]:
-    """The rules in priority order; IP set rules say how many CIDRs they hold, and in count mode
-    the floor groups say that they keep blocking."""
+    """The rules in priority order; IP set rules say how many CIDRs they hold, in count mode
+    the floor groups say that they keep blocking, and a tuner's band is one line."""
     lines = []
-    for rule in _rules(web_acl):
+    for rule in _rules(web_acl, plan):
         what = describe(rule["Statement"])
         action = _action_of(rule)
         ip_set = (ip_sets or {}).get(str(rule["Name"]))
@@ -135,6 +171,9 @@ def rule_lines(
         if floor and action == "group actions":
             what += "; keeps blocking in count mode (the mandatory floor)"
         lines.append(RuleLine(rule["Priority"], rule["Name"], action, what))
+    if waf is not None and waf.tuner is not None and shares_rules(web_acl):
+        lines.append(band_line(waf.tuner))
+        lines.sort(key=lambda line: line.priority)
     return lines
 
 
@@ -213,7 +252,7 @@ def acl_views(plan: PlanResult) -> list[AclView]:
             for key in ("allow-ipv4", "allow-ipv6", "block-ipv4", "block-ipv6")
             if f"{name}-{key}" in ip_set_records
         }
-        rules = _rules(record)
+        rules = _rules(record, plan)
         try:
             wcu = sum(statement_wcu(r["Statement"], waf) for r in rules)
         except (KeyError, ValueError):
@@ -227,9 +266,10 @@ def acl_views(plan: PlanResult) -> list[AclView]:
                 str(record.inputs.get("scope")),
                 str(default),
                 wcu,
+                waf.tuner if waf is not None and shares_rules(record) else None,
                 tuple(v for v in views if v.web_acl is record),
                 tuple(_ip_list_lines(ip_sets, waf)),
-                tuple(rule_lines(record, ip_sets, waf)),
+                tuple(rule_lines(record, ip_sets, waf, plan)),
             )
         )
     return out
@@ -267,6 +307,14 @@ def _default_line(acl: AclView) -> str:
     )
 
 
+def wcu_text(acl: AclView) -> str:
+    """``1190 / 1500`` or, with a tuner, ``1190 + 1100 reserved = 2290 / 1500``."""
+    if acl.tuner is None:
+        return f"{acl.wcu} / {INCLUDED_WCU}"
+    total = acl.wcu + acl.tuner.wcu
+    return f"{acl.wcu} + {acl.tuner.wcu} reserved = {total} / {INCLUDED_WCU}"
+
+
 def _ip_text(line: IpListLine) -> str:
     expiry = f" (expires {line.expires})" if line.expires else ""
     return f"{line.cidr}  {line.reason}{expiry}"
@@ -276,7 +324,7 @@ def render_waf_text(plan: PlanResult) -> list[str]:
     """The web ACLs, then any endpoint left without one, as text lines."""
     out: list[str] = []
     for acl in acl_views(plan):
-        out.append(f"web ACL {acl.name} ({acl.owner}, {acl.scope}): {acl.wcu} / {INCLUDED_WCU} WCU")
+        out.append(f"web ACL {acl.name} ({acl.owner}, {acl.scope}): {wcu_text(acl)} WCU")
         out.append(f"  {_default_line(acl)}")
         out.append(f"  protects {len(acl.endpoints)} endpoint(s):")
         for view in acl.endpoints:
@@ -288,10 +336,13 @@ def render_waf_text(plan: PlanResult) -> list[str]:
                 out.append(f"  {kind}list ({len(entries)}):")
                 out += [f"    {_ip_text(line)}" for line in entries]
         width = max((len(r.name) for r in acl.rules), default=0)
-        out.append(f"  rules ({len(acl.rules)}):" if acl.rules else "  rules: none")
+        pad = max((len(r.priority_text) for r in acl.rules), default=4)
+        own = [r for r in acl.rules if r.band is None]
+        out.append(f"  rules ({len(own)}):" if acl.rules else "  rules: none")
         for rule in acl.rules:
             out.append(
-                f"    {rule.priority:>4}  {rule.name:<{width}}  {rule.action:<13}  {rule.what}"
+                f"    {rule.priority_text:>{max(pad, 4)}}  {rule.name:<{width}}  "
+                f"{rule.action:<13}  {rule.what}"
             )
         out.append("")
     for view in endpoint_views(plan):
@@ -312,7 +363,7 @@ def render_waf_markdown(plan: PlanResult) -> list[str]:
         acl = by_record.get(id(view.web_acl)) if view.web_acl is not None else None
         name = f"`{acl.name}`" if acl else "**none**"
         default = acl.default_action if acl else ""
-        wcu = f"{acl.wcu} / {INCLUDED_WCU}" if acl else ""
+        wcu = wcu_text(acl) if acl else ""
         out.append(
             f"| {view.product}/{view.endpoint} | {view.kind} | {name} | {default} | {wcu} "
             f"| {hand_off(view)} | {shield_line(view, plan)} |"
@@ -322,7 +373,8 @@ def render_waf_markdown(plan: PlanResult) -> list[str]:
         endpoints = ", ".join(f"{v.product}/{v.endpoint}" for v in acl.endpoints)
         out += [
             f"<details><summary><code>{acl.name}</code> ({acl.owner}): default "
-            f"{acl.default_action}, {len(acl.rules)} rules, {len(acl.ip_lists)} CIDRs</summary>",
+            f"{acl.default_action}, {len([r for r in acl.rules if r.band is None])} rules, "
+            f"{len(acl.ip_lists)} CIDRs</summary>",
             "",
             f"{_default_line(acl)}; protects {endpoints or 'no endpoint'}.",
             "",
@@ -335,6 +387,6 @@ def render_waf_markdown(plan: PlanResult) -> list[str]:
             ]
             out.append("")
         out += ["| priority | rule | action | matches |", "|---:|---|---|---|"]
-        out += [f"| {r.priority} | `{r.name}` | {r.action} | {r.what} |" for r in acl.rules]
+        out += [f"| {r.priority_text} | `{r.name}` | {r.action} | {r.what} |" for r in acl.rules]
         out += ["", "</details>", ""]
     return out

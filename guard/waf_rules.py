@@ -19,6 +19,7 @@ from guard.config.products import (
     RateLimit,
     WafConfig,
 )
+from guard.config.tuner import RuleKind, WafTuner
 from guard.waf_catalog import load_catalog
 
 Scope = Literal["REGIONAL", "CLOUDFRONT"]
@@ -58,11 +59,18 @@ class WebAclSpec:
     endpoints: tuple[str, ...]  # the names of the endpoints it protects
     ip_sets: tuple[IpSetSpec, ...]
     rules_template: tuple[Rule, ...]  # IP set ARNs are "{ipset:<key>}" placeholders
-    wcu: int
+    wcu: int  # guard's own rules
+    #: The tuning service that owns the rules named with its prefix and its band of priorities.
+    tuner: WafTuner | None = None
+
+    @property
+    def total_wcu(self) -> int:
+        """guard's rules plus the capacity reserved for the tuner's."""
+        return self.wcu + (self.tuner.wcu if self.tuner is not None else 0)
 
     def rules(self, ip_set_arns: Mapping[str, str]) -> list[Rule]:
         """The rules with each IP set placeholder replaced by that set's ARN."""
-        return [_fill_arns(rule, ip_set_arns) for rule in self.rules_template]
+        return [fill_arns(rule, ip_set_arns) for rule in self.rules_template]
 
     def rule_names(self) -> list[str]:
         return [str(rule["Name"]) for rule in self.rules_template]
@@ -72,14 +80,24 @@ def placeholder(key: str) -> str:
     return "{ipset:" + key + "}"
 
 
-def _fill_arns(value: Any, arns: Mapping[str, str]) -> Any:
+def fill_arns(value: Any, arns: Mapping[str, str]) -> Any:
+    """``value`` with each IP set placeholder replaced by that set's ARN."""
     if isinstance(value, dict):
-        return {k: _fill_arns(v, arns) for k, v in value.items()}
+        return {k: fill_arns(v, arns) for k, v in value.items()}
     if isinstance(value, list):
-        return [_fill_arns(v, arns) for v in value]
+        return [fill_arns(v, arns) for v in value]
     if isinstance(value, str) and value.startswith("{ipset:"):
         return arns[value[len("{ipset:") : -1]]
     return value
+
+
+def placeholder_in(value: Any, key: str) -> bool:
+    """Whether a rule (or part of one) refers to the IP set ``key``."""
+    if isinstance(value, dict):
+        return any(placeholder_in(v, key) for v in value.values())
+    if isinstance(value, list):
+        return any(placeholder_in(v, key) for v in value)
+    return value == placeholder(key)
 
 
 def _action(action: str, counting: bool) -> dict[str, Any]:
@@ -309,21 +327,37 @@ def build_web_acl(
     prefix = _stem(product.name, scope, profile)
     ip_sets = _ip_sets(waf, name)
     managed = waf.managed_rules
-    rules: list[Rule] = [
-        *_ip_rules([s for s in ip_sets if s.list_kind == "allow"], counting, prefix),
-        *_ip_rules([s for s in ip_sets if s.list_kind == "block"], counting, prefix),
-        *(rate_limit_rule(r, counting, prefix) for r in waf.rate_limits),
-        *(managed_group_rule(m, counting, prefix) for m in managed),
-        *(
-            external_group_rule(g, counting, prefix)
-            for g in waf.external_rule_groups
-            if g.scope == scope
+    kinds: list[tuple[RuleKind, list[Rule]]] = [
+        (
+            "ip-lists",
+            [
+                *_ip_rules([s for s in ip_sets if s.list_kind == "allow"], counting, prefix),
+                *_ip_rules([s for s in ip_sets if s.list_kind == "block"], counting, prefix),
+            ],
         ),
-        *(rule for m in managed for rule in exclusion_rules(m, counting, prefix)),
+        ("rate-limits", [rate_limit_rule(r, counting, prefix) for r in waf.rate_limits]),
+        (
+            "managed-groups",
+            # Exclusion rules match the labels their group adds: they stay right after the groups.
+            [
+                *(managed_group_rule(m, counting, prefix) for m in managed),
+                *(rule for m in managed for rule in exclusion_rules(m, counting, prefix)),
+            ],
+        ),
+        (
+            "external-groups",
+            [
+                external_group_rule(g, counting, prefix)
+                for g in waf.external_rule_groups
+                if g.scope == scope
+            ],
+        ),
     ]
-    for priority, rule in enumerate(rules):
-        # Gaps of 10 leave room for a tuning service to slot rules in without renumbering ours.
-        rule["Priority"] = priority * 10
+    try:
+        rules = number_rules(kinds, waf.tuner)
+    except BandTooNarrow as err:
+        err.profile = profile
+        raise
     wcu = sum(rule_wcu(rule, waf) for rule in rules)
     kind = "alb" if scope == "REGIONAL" else "cloudfront"
     endpoints = tuple(e.name for e in product.endpoints_of(kind) if e.waf_profile == profile)
@@ -338,7 +372,61 @@ def build_web_acl(
         tuple(ip_sets),
         tuple(rules),
         wcu,
+        waf.tuner,
     )
+
+
+#: Gaps between guard's priorities leave room to slot a rule in without renumbering the rest.
+PRIORITY_STEP = 10
+
+
+class BandTooNarrow(ValueError):
+    """guard's rules that go before a tuner's band do not fit below it."""
+
+    profile: str | None = None  # set by build_web_acl: which WAF setting
+
+
+def number_rules(kinds: Sequence[tuple[RuleKind, list[Rule]]], tuner: WafTuner | None) -> list[Rule]:
+    """Set each rule's priority; with a tuner, guard's rules stay outside its band.
+
+    Without a tuner the rules are numbered 0, 10, 20, ... in the order allowlist, blocklist,
+    rate limits, managed groups and their exclusions, external groups: a web ACL's rules are
+    evaluated in that order. With one, the kinds the tuner's ``after_band`` names follow the band
+    (from ``to + 1``, gaps of 10) and the others precede it, in gaps of 10 while they fit below
+    ``from`` and closer together when they do not; more rules than priorities is an error.
+    """
+    if tuner is None:
+        rules = [rule for _, group in kinds for rule in group]
+        for index, rule in enumerate(rules):
+            rule["Priority"] = index * PRIORITY_STEP
+        return rules
+    before = [rule for kind, group in kinds if kind not in tuner.after_band for rule in group]
+    after = [rule for kind, group in kinds if kind in tuner.after_band for rule in group]
+    band = tuner.priorities
+    if len(before) > band.start:
+        raise BandTooNarrow(
+            f"{len(before)} guard rules go before the {tuner.rule_prefix}* band, which starts at "
+            f"priority {band.start}: only {band.start} priorities are free below it"
+        )
+    step = min(PRIORITY_STEP, band.start // len(before)) if before else PRIORITY_STEP
+    for index, rule in enumerate(before):
+        rule["Priority"] = index * step
+    for index, rule in enumerate(after):
+        assert band.end is not None, "WafTuner refuses after_band without an upper end"
+        rule["Priority"] = band.end + 1 + index * PRIORITY_STEP
+    return [*before, *after]
+
+
+def buildable(product: Product) -> bool:
+    """Whether the product's web ACLs can be built: every name is in the catalog and guard's
+    rules fit around each tuner's band (the checks report what is not)."""
+    if not catalog_complete(product):
+        return False
+    try:
+        web_acls_for(product, "stack")
+    except BandTooNarrow:
+        return False
+    return True
 
 
 def catalog_complete(product: Product) -> bool:

@@ -1,20 +1,27 @@
-"""WCU of a recorded web ACL, from its rules and the stack's catalog (for marketplace groups)."""
+"""WCU of a recorded web ACL: guard's rules, from the stack's catalog (for marketplace and
+external groups), plus the capacity reserved for a tuner's rules."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 from guard.waf_rules import statement_wcu, waf_for_tags
-from policies.framework import stack_config, web_acl_rules
+from policies.framework import stack_config
+from policies.web_acls import WebAclView
 
 
-def web_acl_wcu(props: Mapping[str, Any]) -> int | None:
+def web_acl_wcu(acl: WebAclView) -> int | None:
     """Total WCU, or None when a group's WCU is unknown to both the catalog and the config."""
     loaded = stack_config()
-    found = waf_for_tags(loaded.config.products, props.get("tags")) if loaded else None
+    found = waf_for_tags(loaded.config.products, acl.props.get("tags")) if loaded else None
     waf = found[1] if found is not None else None
     try:
-        return sum(statement_wcu(rule["Statement"], waf) for rule in web_acl_rules(props))
+        own = sum(statement_wcu(rule["Statement"], waf) for rule in acl.rules)
     except (KeyError, ValueError):
         return None
+    return own + (acl.tuner.wcu if acl.tuner is not None else 0)
+
+
+def reserved(acl: WebAclView) -> str:
+    """How the total divides, for a message: '' without a tuner."""
+    if acl.tuner is None:
+        return ""
+    return f" (of which {acl.tuner.wcu} reserved for {acl.tuner.rule_prefix}* rules)"

@@ -2,16 +2,10 @@
 
 from __future__ import annotations
 
-from pulumi_policy import EnforcementLevel, ResourceValidationArgs, Severity
+from pulumi_policy import EnforcementLevel, Severity
 
-from policies.framework import (
-    WEB_ACL,
-    Meta,
-    Report,
-    blocks_by_default,
-    resource_policy,
-    web_acl_rules,
-)
+from policies.framework import Meta, Report, blocks_by_default
+from policies.web_acls import WebAclView, web_acl_policy
 
 META = Meta(
     name="waf-allowlist-only-allows",
@@ -24,16 +18,15 @@ META = Meta(
 )
 
 
-def check(args: ResourceValidationArgs, report: Report) -> None:
-    if not blocks_by_default(args.props):
+def check(acl: WebAclView, report: Report) -> None:
+    if not blocks_by_default(acl.props):
         return
-    if any("Allow" in (rule.get("Action") or {}) for rule in web_acl_rules(args.props)):
+    if any("Allow" in (rule.get("Action") or {}) for rule in acl.rules):
         return
     report(
-        f"web ACL {args.props.get('name', args.name)} blocks by default and allows nothing: "
-        "every request is blocked.",
-        None,
+        f"web ACL {acl.name} blocks by default and allows nothing{acl.unseen()}: every request "
+        "is blocked."
     )
 
 
-POLICY = resource_policy(META, [WEB_ACL], check)
+POLICY = web_acl_policy(META, check)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from pulumi_policy import EnforcementLevel, ResourceValidationArgs, Severity
+from pulumi_policy import EnforcementLevel, Severity
 
 from guard.waf_rules import MAX_WCU
-from policies.framework import WEB_ACL, Meta, Report, resource_policy
-from policies.wcu import web_acl_wcu
+from policies.framework import Meta, Report
+from policies.wcu import reserved, web_acl_wcu
+from policies.web_acls import WebAclView, web_acl_policy
 
 META = Meta(
     name="waf-capacity-limit",
@@ -17,13 +18,12 @@ META = Meta(
 )
 
 
-def check(args: ResourceValidationArgs, report: Report) -> None:
-    wcu = web_acl_wcu(args.props)
+def check(acl: WebAclView, report: Report) -> None:
+    wcu = web_acl_wcu(acl)
     if wcu is not None and wcu > MAX_WCU:
         report(
-            f"web ACL {args.props.get('name', args.name)} needs {wcu} WCU; AWS allows {MAX_WCU}.",
-            None,
+            f"web ACL {acl.name} needs {wcu} WCU{reserved(acl)}; AWS allows {MAX_WCU}."
         )
 
 
-POLICY = resource_policy(META, [WEB_ACL], check)
+POLICY = web_acl_policy(META, check)

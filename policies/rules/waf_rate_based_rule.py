@@ -2,17 +2,10 @@
 
 from __future__ import annotations
 
-from pulumi_policy import EnforcementLevel, ResourceValidationArgs, Severity
+from pulumi_policy import EnforcementLevel, Severity
 
-from policies.framework import (
-    WEB_ACL,
-    Meta,
-    Report,
-    blocks_by_default,
-    resource_policy,
-    statements,
-    web_acl_rules,
-)
+from policies.framework import Meta, Report, blocks_by_default, statements
+from policies.web_acls import WebAclView, web_acl_policy
 
 META = Meta(
     name="waf-rate-based-rule",
@@ -26,14 +19,13 @@ META = Meta(
 )
 
 
-def check(args: ResourceValidationArgs, report: Report) -> None:
-    if blocks_by_default(args.props):
+def check(acl: WebAclView, report: Report) -> None:
+    if blocks_by_default(acl.props):
         return  # allowlist-only: no request outside the allowlist reaches the application
-    rules = web_acl_rules(args.props)
-    for rule in rules:
+    for rule in acl.rules:
         if any(kind == "RateBasedStatement" for kind, _ in statements(rule.get("Statement", {}))):
             return
-    report(f"web ACL {args.props.get('name', args.name)} has no rate-based rule.", None)
+    report(f"web ACL {acl.name} has no rate-based rule{acl.unseen()}.")
 
 
-POLICY = resource_policy(META, [WEB_ACL], check)
+POLICY = web_acl_policy(META, check)

@@ -5,17 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from pulumi_policy import EnforcementLevel, ResourceValidationArgs, Severity
+from pulumi_policy import EnforcementLevel, Severity
 
-from policies.framework import (
-    WEB_ACL,
-    Meta,
-    Report,
-    blocks_by_default,
-    resource_policy,
-    statements,
-    web_acl_rules,
-)
+from policies.framework import Meta, Report, blocks_by_default, statements
+from policies.web_acls import WebAclView, web_acl_policy
 
 META = Meta(
     name="waf-required-managed-groups",
@@ -51,14 +44,16 @@ def _counts(rule: dict[str, Any]) -> bool:
     return "Count" in (rule.get("OverrideAction") or {})
 
 
-def check(args: ResourceValidationArgs, report: Report) -> None:
-    if blocks_by_default(args.props):
+def check(acl: WebAclView, report: Report) -> None:
+    if blocks_by_default(acl.props):
         return  # allowlist-only: no request outside the allowlist reaches the application
-    rules = web_acl_rules(args.props)
-    name = args.props.get("name", args.name)
+    rules, name = acl.rules, acl.name
     bad_inputs = _group(rules, KNOWN_BAD_INPUTS)
     if bad_inputs is None:
-        report(f"web ACL {name} lacks {KNOWN_BAD_INPUTS} (Log4j and other known exploits).", None)
+        report(
+            f"web ACL {name} lacks {KNOWN_BAD_INPUTS} (Log4j and other known exploits)"
+            f"{acl.unseen()}."
+        )
     else:
         rule, body = bad_inputs
         counted = [
@@ -68,14 +63,14 @@ def check(args: ResourceValidationArgs, report: Report) -> None:
             and str(o.get("Name", "")).startswith("Log4JRCE")
         ]
         if _counts(rule):
-            report(f"web ACL {name}: {KNOWN_BAD_INPUTS} only counts; Log4j exploits pass.", None)
+            report(f"web ACL {name}: {KNOWN_BAD_INPUTS} only counts; Log4j exploits pass.")
         elif counted:
-            report(f"web ACL {name}: {', '.join(counted)} set to count; Log4j exploits pass.", None)
+            report(f"web ACL {name}: {', '.join(counted)} set to count; Log4j exploits pass.")
     reputation = _group(rules, IP_REPUTATION)
     if reputation is None:
-        report(f"web ACL {name} lacks {IP_REPUTATION}.", None)
+        report(f"web ACL {name} lacks {IP_REPUTATION}{acl.unseen()}.")
     elif _counts(reputation[0]):
-        report(f"web ACL {name}: {IP_REPUTATION} only counts.", None)
+        report(f"web ACL {name}: {IP_REPUTATION} only counts.")
 
 
-POLICY = resource_policy(META, [WEB_ACL], check)
+POLICY = web_acl_policy(META, check)

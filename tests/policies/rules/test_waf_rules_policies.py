@@ -18,7 +18,7 @@ from policies.rules import (
     waf_required_managed_groups,
 )
 from tests.conftest import load, minimal_product
-from tests.policies.support import resource_args, violations_of
+from tests.policies.support import resource, violations_of
 
 WEB_ACL = "aws:wafv2/webAcl:WebAcl"
 
@@ -36,7 +36,7 @@ def acl_props(**waf: Any) -> dict[str, Any]:
 
 def check(policy: Any, props: dict[str, Any], **waf: Any) -> list[str]:
     return violations_of(
-        policy.POLICY, resource_args(WEB_ACL, props), products=[minimal_product(**waf)]
+        policy.POLICY, [resource(WEB_ACL, props)], products=[minimal_product(**waf)]
     )
 
 

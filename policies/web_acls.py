@@ -1,0 +1,89 @@
+"""A web ACL as the WAF policies judge it: its settings and guard's rules, wherever they live.
+
+guard declares a web ACL's rules inline (``ruleJson``) when it owns the whole list, or as
+``aws:wafv2/webAclRule:WebAclRule`` children of the web ACL when a tuning service owns part of
+it. Either way a policy sees the rules guard deploys, in priority order, as AWS's JSON. The
+tuner's own rules are written in AWS by the tuner and are never visible offline.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from pulumi_policy import PolicyResource, StackValidationArgs, StackValidationPolicy
+
+from guard.config.tuner import WafTuner
+from guard.waf_rule_form import from_inputs
+from guard.waf_rules import waf_for_tags
+from policies.framework import WEB_ACL, Meta, Report, stack_config, stack_policy, web_acl_rules
+
+WEB_ACL_RULE = "aws:wafv2/webAclRule:WebAclRule"
+
+
+@dataclass(frozen=True)
+class WebAclView:
+    """One web ACL: its URN, name, inputs, guard's rules and the tuner that shares it."""
+
+    urn: str
+    name: str
+    props: Mapping[str, Any]
+    rules: list[dict[str, Any]]
+    tuner: WafTuner | None
+
+    def unseen(self) -> str:
+        """What a finding about guard's rules cannot see, for its message ('' without a tuner)."""
+        if self.tuner is None:
+            return ""
+        return (
+            f" (the {self.tuner.rule_prefix}* rules {self.tuner.service} writes are not visible "
+            "offline and are not counted)"
+        )
+
+
+def _tuner(props: Mapping[str, Any]) -> WafTuner | None:
+    loaded = stack_config()
+    found = waf_for_tags(loaded.config.products, props.get("tags")) if loaded else None
+    return found[1].tuner if found is not None else None
+
+
+def web_acl_views(resources: Sequence[PolicyResource]) -> list[WebAclView]:
+    """Every web ACL of the stack with guard's rules (inline, or its WebAclRule children)."""
+    children: dict[str, list[dict[str, Any]]] = {}
+    for resource in resources:
+        if resource.resource_type == WEB_ACL_RULE and resource.parent is not None:
+            children.setdefault(resource.parent.urn, []).append(from_inputs(resource.props))
+    views = []
+    for resource in resources:
+        if resource.resource_type != WEB_ACL:
+            continue
+        rules = web_acl_rules(resource.props) or children.get(resource.urn, [])
+        views.append(
+            WebAclView(
+                urn=resource.urn,
+                name=str(resource.props.get("name") or resource.name),
+                props=resource.props,
+                rules=sorted(rules, key=lambda r: int(r.get("Priority", 0))),
+                tuner=_tuner(resource.props),
+            )
+        )
+    return views
+
+
+def web_acl_policy(
+    meta: Meta, check: Callable[[WebAclView, Report], None]
+) -> StackValidationPolicy:
+    """A policy judging each web ACL with its rules; findings land on the web ACL."""
+
+    def judge(args: StackValidationArgs, report: Report) -> None:
+        for view in web_acl_views(args.resources):
+
+            def on_acl(
+                message: str, urn: str | None = None, *, subject: Any = None, _view=view
+            ) -> None:
+                report(message, urn or _view.urn, subject=subject)
+
+            check(view, on_acl)
+
+    return stack_policy(meta, judge)
