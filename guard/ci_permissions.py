@@ -58,6 +58,7 @@ from guard.resource_types import (
     TOPIC_POLICY,
     WAF_LOGGING,
     WEB_ACL,
+    WEB_ACL_RULE,
     WORKGROUP,
 )
 
@@ -91,7 +92,8 @@ def _waf(s: PipelineScope) -> list[Grant]:
     return [
         grant(
             "WafWebAcls",
-            [WEB_ACL, WAF_LOGGING],
+            # A WebAclRule (guard's rule beside a tuner's) is a read-modify-write of its web ACL.
+            [WEB_ACL, WEB_ACL_RULE, WAF_LOGGING],
             [
                 "wafv2:CreateWebACL",
                 "wafv2:UpdateWebACL",
@@ -104,7 +106,7 @@ def _waf(s: PipelineScope) -> list[Grant]:
         ),
         grant(
             "WafRuleReferences",
-            [WEB_ACL],
+            [WEB_ACL, WEB_ACL_RULE],
             ["wafv2:CreateWebACL", "wafv2:UpdateWebACL"],
             references,
             why="WAF authorises a web ACL's rules against every IP set, managed rule set and "

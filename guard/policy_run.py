@@ -97,7 +97,7 @@ def load_pack(path: Path) -> list[Policy]:
 def _options(record: ResourceRecord) -> PolicyResourceOptions:
     return PolicyResourceOptions(
         protect=record.protect,
-        ignore_changes=[],
+        ignore_changes=list(record.ignore_changes),
         delete_before_replace=False,
         aliases=[],
         custom_timeouts=PolicyCustomTimeouts(0, 0, 0),

@@ -21,6 +21,7 @@ from guard.config import load_stack_config
 from guard.config.loader import read_stack_file
 from guard.iam_eval import Request, evaluate
 from guard.plan import PlanResult, ResourceRecord, run_program
+from guard.waf_rule_form import from_inputs
 from guard.resource_types import (
     ALARM,
     ALIAS,
@@ -55,6 +56,7 @@ from guard.resource_types import (
     TOPIC_POLICY,
     WAF_LOGGING,
     WEB_ACL,
+    WEB_ACL_RULE,
     WORKGROUP,
 )
 from tests import iam_authorization as aws
@@ -96,6 +98,10 @@ def full_plan() -> PlanResult:
         "reader_role_arn": "arn:aws:iam::111111111111:role/siem-es-loader",
     }
     raw["guard:logs"] = json.dumps(logs)
+    # A tuner on one product: its web ACL's rules are WebAclRule resources.
+    products = json.loads(raw["guard:products"])
+    products[0]["waf"] = {**products[0].get("waf", {}), "tuner": {"service": "wafcharm"}}
+    raw["guard:products"] = json.dumps(products)
     return run_program(load_stack_config(raw, "full prod", today=TODAY), "prod")
 
 
@@ -161,6 +167,8 @@ def _arns(record: ResourceRecord, plan: PlanResult) -> list[str]:
         return [i["webAclArn"], i["resourceArn"]]
     if t == WAF_LOGGING:
         return [i["resourceArn"]]
+    if t == WEB_ACL_RULE:
+        return [i["webAclArn"]]
     if t in (ROLE_POLICY, ROLE_ATTACHMENT):
         return [f"arn:aws:iam::{a}:role/{i['role']}"]
     if t == ALIAS:
@@ -222,13 +230,19 @@ def _referenced(record: ResourceRecord, plan: PlanResult, action: str) -> list[s
             SHIELD_TYPES["drt_role"]: lambda: i["roleArn"],
         }
         return [passed[record.type]()] if record.type in passed else []
-    if record.type == WEB_ACL and action in ("wafv2:CreateWebACL", "wafv2:UpdateWebACL"):
+    if record.type in (WEB_ACL, WEB_ACL_RULE) and action in (
+        "wafv2:CreateWebACL",
+        "wafv2:UpdateWebACL",
+    ):
         region = record.region or plan.loaded.config.region
-        return _references(i["ruleJson"], region, plan.loaded.config.account_id)
+        rules = (
+            json.loads(i.get("ruleJson") or "[]") if record.type == WEB_ACL else [from_inputs(i)]
+        )
+        return _references(rules, region, plan.loaded.config.account_id)
     return []
 
 
-def _references(rule_json: str, region: str, account: str) -> list[str]:
+def _references(rules: list[Any], region: str, account: str) -> list[str]:
     """The IP sets, managed rule sets and rule groups a web ACL's rules name."""
     found = []
 
@@ -247,7 +261,7 @@ def _references(rule_json: str, region: str, account: str) -> list[str]:
             for item in node:
                 walk(item)
 
-    walk(json.loads(rule_json))
+    walk(rules)
     return found
 
 
