@@ -21,7 +21,6 @@ from guard.config import load_stack_config
 from guard.config.loader import read_stack_file
 from guard.iam_eval import Request, evaluate
 from guard.plan import PlanResult, ResourceRecord, run_program
-from guard.waf_rule_form import from_inputs
 from guard.resource_types import (
     ALARM,
     ALIAS,
@@ -59,6 +58,7 @@ from guard.resource_types import (
     WEB_ACL_RULE,
     WORKGROUP,
 )
+from guard.waf_rule_form import from_inputs
 from tests import iam_authorization as aws
 from tests.conftest import ROOT, STACKS, TODAY
 
