@@ -336,14 +336,7 @@ def build_web_acl(
             ],
         ),
         ("rate-limits", [rate_limit_rule(r, counting, prefix) for r in waf.rate_limits]),
-        (
-            "managed-groups",
-            # Exclusion rules match the labels their group adds: they stay right after the groups.
-            [
-                *(managed_group_rule(m, counting, prefix) for m in managed),
-                *(rule for m in managed for rule in exclusion_rules(m, counting, prefix)),
-            ],
-        ),
+        ("managed-groups", [managed_group_rule(m, counting, prefix) for m in managed]),
         (
             "external-groups",
             [
@@ -351,6 +344,12 @@ def build_web_acl(
                 for g in waf.external_rule_groups
                 if g.scope == scope
             ],
+        ),
+        # Exclusion rules match the labels their group adds: always after the groups, and on
+        # the same side of a tuner's band.
+        (
+            "managed-groups",
+            [rule for m in managed for rule in exclusion_rules(m, counting, prefix)],
         ),
     ]
     try:
@@ -386,7 +385,9 @@ class BandTooNarrow(ValueError):
     profile: str | None = None  # set by build_web_acl: which WAF setting
 
 
-def number_rules(kinds: Sequence[tuple[RuleKind, list[Rule]]], tuner: WafTuner | None) -> list[Rule]:
+def number_rules(
+    kinds: Sequence[tuple[RuleKind, list[Rule]]], tuner: WafTuner | None
+) -> list[Rule]:
     """Set each rule's priority; with a tuner, guard's rules stay outside its band.
 
     Without a tuner the rules are numbered 0, 10, 20, ... in the order allowlist, blocklist,
