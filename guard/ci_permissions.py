@@ -493,21 +493,36 @@ def _logs(s: PipelineScope) -> list[Grant]:
             why="no DeleteBucket: the log bucket is protected; deleting it is an "
             "administrator's decision",
         ),
-        grant(
-            "LogStreams",
-            [STREAM],
-            [
-                "firehose:CreateDeliveryStream",
-                "firehose:DeleteDeliveryStream",
-                "firehose:UpdateDestination",
-                "firehose:StartDeliveryStreamEncryption",
-                "firehose:StopDeliveryStreamEncryption",
-                "firehose:TagDeliveryStream",
-                "firehose:UntagDeliveryStream",
-            ],
-            [s.delivery_streams],
-        ),
     ]
+    if s.logs_to_s3:
+        grants.append(
+            grant(
+                "LogDeliveryToS3",
+                [WAF_LOGGING],
+                ["logs:CreateLogDelivery", "logs:DeleteLogDelivery"],
+                ["*"],
+                why="WAF's direct delivery to S3 is a CloudWatch Logs vended-log delivery, "
+                "created and removed with the logging configuration; these actions take no "
+                "resource (AWS's authorization data)",
+            )
+        )
+    else:
+        grants.append(
+            grant(
+                "LogDeliveryStreams",
+                [STREAM],
+                [
+                    "firehose:CreateDeliveryStream",
+                    "firehose:DeleteDeliveryStream",
+                    "firehose:UpdateDestination",
+                    "firehose:StartDeliveryStreamEncryption",
+                    "firehose:StopDeliveryStreamEncryption",
+                    "firehose:TagDeliveryStream",
+                    "firehose:UntagDeliveryStream",
+                ],
+                [s.delivery_streams],
+            )
+        )
     if s.athena_workgroup is not None:
         grants += [
             grant(

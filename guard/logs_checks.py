@@ -1,5 +1,6 @@
 """WAF log checks that need more than one field: retention against archiving, the sample digest
-against guard:alerts, the SIEM queue against the stack's region, the bucket against guard:shield.
+against guard:alerts, the SIEM queue against the stack's region, the bucket against guard:shield,
+the delivery against the WAF tuning services.
 
 Listed in :data:`guard.cross_checks.CROSS_CHECKS`, so ``pulumi up`` and ``guard plan`` reject
 the same input.
@@ -17,6 +18,7 @@ from guard.config.logs import (
     SQS_ARN_RE,
 )
 from guard.config.stack import StackConfig
+from guard.tuner import services_in_use
 
 L = "guard:logs"
 
@@ -77,5 +79,10 @@ def logs_settings(config: StackConfig, warnings: list[str], today: date) -> list
             f"guard:logs: bucket {logs.bucket} is also in guard:shield.srt_access.log_buckets, "
             "but its objects are encrypted with guard's WAF log key, which the SRT role is not "
             "allowed to use: the SRT gets AccessDenied on them"
+        )
+    if logs.delivery == "firehose" and "wafcharm" in services_in_use(config):
+        warnings.append(
+            "guard:logs: WafCharm Advanced reads WAF logs only when WAF logs directly to S3; "
+            "set guard:logs.delivery: s3 (docs/wafcharm.md)"
         )
     return problems

@@ -1,9 +1,10 @@
 """WAF log delivery and analysis settings (``guard:logs``).
 
-Every web ACL of the stack logs through Amazon Data Firehose into one encrypted S3 bucket, where
-Athena queries it and a SIEM on OpenSearch can load it; ``samples_to_slack`` adds an hourly
-digest of blocked and counted sample requests. Checks that need other sections (``guard:alerts``,
-the stack's region, ``guard:shield``) live in :mod:`guard.logs_checks`.
+Every web ACL of the stack logs into one encrypted S3 bucket, through Amazon Data Firehose or
+(``delivery: s3``) directly, where Athena queries it and a SIEM on OpenSearch can load it;
+``samples_to_slack`` adds an hourly digest of blocked and counted sample requests. Checks that
+need other sections (``guard:alerts``, the stack's region, ``guard:shield``, the WAF tuners)
+live in :mod:`guard.logs_checks`.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, Field, model_validator
 
 from guard.config.base import StrictModel
 
@@ -40,6 +41,8 @@ GLACIER_IR_MIN_DAYS = 90
 #: S3 lifecycle moves objects to an infrequent-access class only once they are 30 days old.
 MIN_ARCHIVE_AFTER_DAYS = 30
 MAX_SCAN_LIMIT_GB = 1024
+#: WAF logs straight to S3 only into a bucket named so (AWS WAF Developer Guide, logging-s3).
+S3_DELIVERY_BUCKET_PREFIX = "aws-waf-logs-"
 
 
 def _bucket(value: str) -> str:
@@ -177,3 +180,15 @@ class LogsConfig(StrictModel):
     athena: AthenaConfig = AthenaConfig()
     opensearch: OpenSearchConfig | None = None
     samples_to_slack: bool = False
+
+    @model_validator(mode="after")
+    def _bucket_fits_delivery(self) -> LogsConfig:
+        if self.delivery == "s3" and not self.bucket.startswith(S3_DELIVERY_BUCKET_PREFIX):
+            raise ValueError(
+                f"delivery: s3 needs a bucket whose name starts with {S3_DELIVERY_BUCKET_PREFIX} "
+                f"(AWS WAF logs directly only to such a bucket), and {self.bucket} does not: "
+                f"name a new bucket {S3_DELIVERY_BUCKET_PREFIX}<name>, e.g. "
+                f"{S3_DELIVERY_BUCKET_PREFIX}example-prod, or use delivery: firehose, which "
+                "writes to a bucket of any name"
+            )
+        return self

@@ -10,17 +10,10 @@ from typing import Any
 
 import pytest
 
-from components.waf_logs import (
-    DIGEST_CODE,
-    DIGEST_HANDLER,
-    DIGEST_RUNTIME,
-    KEPT_ACTIONS,
-    LOG_PREFIX,
-    RESULTS_PREFIX,
-    saved_queries,
-    stream_name,
-)
+from components.waf_samples import DIGEST_CODE, DIGEST_HANDLER, DIGEST_RUNTIME
 from guard.config import load_stack_config
+from guard.logs_athena import saved_queries
+from guard.logs_layout import KEPT_ACTIONS, LOG_PREFIX, RESULTS_PREFIX, stream_name
 from guard.plan import PlanResult, ResourceRecord, run_program
 from guard.policy_run import load_pack, run_policies
 from tests.conftest import ROOT, TODAY, minimal_product, of_type, raw_config

@@ -16,9 +16,12 @@ import pytest
 
 from guard.ci_permissions import deploy_grants, preview_grants
 from guard.ci_scope import PipelineScope
+from guard.config import load_stack_config
+from guard.config.loader import read_stack_file
 from guard.iam_eval import evaluate, glob_match
 from guard.plan import PlanResult
 from tests import iam_authorization as aws
+from tests.conftest import STACKS, TODAY
 from tests.guard.iam_plan import (
     ADMIN_ONLY_TYPES,
     full_plan,
@@ -198,3 +201,32 @@ def test_reads_read_only_access_lacks_are_granted_to_both_roles(plan: PlanResult
         assert not any(glob_match(p, action, ignore_case=True) for p in read_only_access())
         for kind in ("preview", "deploy"):
             assert may(plan, f"guard-prod-pipeline-{kind}", action, resource), kind
+
+
+def test_direct_s3_delivery_grants_log_delivery_and_no_firehose() -> None:
+    """With guard:logs.delivery: s3 the deploy role creates WAF's vended-log delivery (actions
+    that take no resource) and gets no Firehose permissions, which nothing would use."""
+    raw = dict(read_stack_file(STACKS / "Pulumi.prod.yaml").raw)
+    logs = json.loads(raw["guard:logs"])
+    raw["guard:logs"] = json.dumps({**logs, "delivery": "s3", "bucket": "aws-waf-logs-prod"})
+    raw["guard:shield"] = json.dumps(
+        {**json.loads(raw["guard:shield"]), "srt_access": {"role": "create"}}
+    )
+    config = load_stack_config(raw, "s3 delivery", today=TODAY).config
+    grants = {g.sid: g for g in deploy_grants(PipelineScope.of(config, "prod"))}
+    delivery = grants["LogDeliveryToS3"]
+    assert set(delivery.actions) == {"logs:CreateLogDelivery", "logs:DeleteLogDelivery"}
+    assert delivery.resources == ("*",) and all(aws.star_only(a) for a in delivery.actions)
+    assert "LogDeliveryStreams" not in grants
+    assert not any(a.startswith("firehose:") for g in grants.values() for a in g.actions)
+
+
+def test_statement_ids_are_unique_in_every_declared_policy(plan: PlanResult) -> None:
+    """IAM refuses a policy document whose statements repeat a Sid."""
+    repeated = []
+    for record in plan.resources:
+        text = record.inputs.get("policy")
+        if record.type.startswith("aws:iam/") and isinstance(text, str) and text.startswith("{"):
+            sids = [s.get("Sid") for s in json.loads(text)["Statement"] if s.get("Sid")]
+            repeated += [f"{record.name}: {sid}" for sid in set(sids) if sids.count(sid) > 1]
+    assert repeated == []
