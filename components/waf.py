@@ -72,7 +72,11 @@ def _rule_inputs(
         return to_inputs(fill_arns(template, resolved))
 
     filled = pulumi.Output.all(**used).apply(render)
-    return {key: filled.apply(lambda body, key=key: body.get(key)) for key in to_inputs(template)}
+
+    def part(key: str) -> pulumi.Output[Any]:
+        return filled.apply(lambda body: body.get(key))
+
+    return {key: part(key) for key in to_inputs(template)}
 
 
 class ProductWaf(pulumi.ComponentResource):

@@ -9,7 +9,7 @@ from datetime import date
 from typing import Any
 
 from guard.aws_model import request_errors
-from guard.config.errors import KeyPath, Problem
+from guard.config.errors import KeyPath, Problem, StackNameError
 from guard.config.products import (
     ALB_ARN_RE,
     CLOUDFRONT_ARN_RE,
@@ -20,6 +20,7 @@ from guard.config.products import (
 from guard.config.stack import StackConfig
 from guard.suggest import did_you_mean
 from guard.tuner import tuned_wafs
+from guard.tuner_policy import tuner_permissions
 from guard.waf_catalog import load_catalog
 from guard.waf_rules import (
     INCLUDED_WCU,
@@ -340,10 +341,12 @@ def web_acls_valid(config: StackConfig, warnings: list[str], today: date) -> lis
         try:
             specs = web_acls_for(product, "stack")
         except BandTooNarrow as err:
-            path = (P, i, "waf") if err.profile is None else (P, i, "waf_profiles", err.profile)
+            waf_path: KeyPath = (
+                (P, i, "waf") if err.profile is None else (P, i, "waf_profiles", err.profile)
+            )
             problems.append(
                 Problem(
-                    (*path, "tuner", "priorities", "from"),
+                    (*waf_path, "tuner", "priorities", "from"),
                     f"{err}; start the band higher, or list more rule kinds in tuner.after_band",
                 )
             )
@@ -438,6 +441,23 @@ def tuners_used(config: StackConfig, warnings: list[str], today: date) -> list[P
             f"guard:tuners.{service} declares a role, but no product's waf has a tuner with "
             f"service: {service}; the role can edit nothing (its WAF permissions name no web ACL)"
         )
+    problems = []
+    for service, access in sorted(config.tuners.items()):
+        try:
+            scoped = tuner_permissions(config.model_copy(update={"tuners": {}}), "stack", service)
+        except StackNameError:
+            continue  # reported when the stack is planned under its real name
+        taken = {st.get("Sid") for st in (scoped or {}).get("Statement", [])}
+        for k, statement in enumerate(access.statements):
+            if statement.Sid is not None and statement.Sid in taken:
+                problems.append(
+                    Problem(
+                        ("guard:tuners", service, "statements", k, "Sid"),
+                        "guard's own statements of the tuner role use this Sid; IAM needs each "
+                        "Sid once in a policy: choose another",
+                        statement.Sid,
+                    )
+                )
     for tuned in tuned_wafs(config):
         if tuned.waf.default_action == "block":
             warnings.append(
@@ -445,4 +465,4 @@ def tuners_used(config: StackConfig, warnings: list[str], today: date) -> list[P
                 "web ACL only sees requests the allowlist does not match, which the default "
                 "action blocks anyway"
             )
-    return []
+    return problems

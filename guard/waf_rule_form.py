@@ -75,4 +75,5 @@ def from_inputs(inputs: Mapping[str, Any]) -> dict[str, Any]:
     assert isinstance(rule_shape, StructureShape)
     wanted = {key.lower() for key in ("Name", "Priority", *RULE_BODY_KEYS)}
     body = {k: v for k, v in inputs.items() if k.lower() in wanted and v is not None}
-    return _from_engine(body, rule_shape)  # type: ignore[no-any-return]
+    found: dict[str, Any] = _from_engine(body, rule_shape)
+    return found

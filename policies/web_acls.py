@@ -17,7 +17,15 @@ from pulumi_policy import PolicyResource, StackValidationArgs, StackValidationPo
 from guard.config.tuner import WafTuner
 from guard.waf_rule_form import from_inputs
 from guard.waf_rules import waf_for_tags
-from policies.framework import WEB_ACL, Meta, Report, stack_config, stack_policy, web_acl_rules
+from policies.framework import (
+    WEB_ACL,
+    Meta,
+    Report,
+    Subject,
+    stack_config,
+    stack_policy,
+    web_acl_rules,
+)
 
 WEB_ACL_RULE = "aws:wafv2/webAclRule:WebAclRule"
 
@@ -71,6 +79,15 @@ def web_acl_views(resources: Sequence[PolicyResource]) -> list[WebAclView]:
     return views
 
 
+def _on(view: WebAclView, report: Report) -> Report:
+    """``report`` with findings landing on the web ACL unless a rule names another resource."""
+
+    def on_acl(message: str, urn: str | None = None, *, subject: Subject | None = None) -> None:
+        report(message, urn or view.urn, subject=subject)
+
+    return on_acl
+
+
 def web_acl_policy(
     meta: Meta, check: Callable[[WebAclView, Report], None]
 ) -> StackValidationPolicy:
@@ -78,12 +95,6 @@ def web_acl_policy(
 
     def judge(args: StackValidationArgs, report: Report) -> None:
         for view in web_acl_views(args.resources):
-
-            def on_acl(
-                message: str, urn: str | None = None, *, subject: Any = None, _view=view
-            ) -> None:
-                report(message, urn or _view.urn, subject=subject)
-
-            check(view, on_acl)
+            check(view, _on(view, report))
 
     return stack_policy(meta, judge)

@@ -21,9 +21,7 @@ META = Meta(
 def check(acl: WebAclView, report: Report) -> None:
     wcu = web_acl_wcu(acl)
     if wcu is not None and wcu > MAX_WCU:
-        report(
-            f"web ACL {acl.name} needs {wcu} WCU{reserved(acl)}; AWS allows {MAX_WCU}."
-        )
+        report(f"web ACL {acl.name} needs {wcu} WCU{reserved(acl)}; AWS allows {MAX_WCU}.")
 
 
 POLICY = web_acl_policy(META, check)

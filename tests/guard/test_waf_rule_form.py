@@ -58,7 +58,7 @@ def _every_rule(config: StackConfig) -> list[Rule]:
     ]
 
 
-RICH_WAF = {
+RICH_WAF: dict[str, Any] = {
     "managed_rules": [
         {
             "name": "common",
