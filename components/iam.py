@@ -80,19 +80,21 @@ def bounded_role(
     *,
     name: str,
     description: str,
-    trust: dict[str, Any],
+    trust: dict[str, Any] | pulumi.Input[str],
     boundary: PermissionsBoundary,
     tags: dict[str, str],
     opts_: pulumi.ResourceOptions,
     max_session_duration: int | None = None,
 ) -> aws.iam.Role:
-    """An IAM role with the stack's permissions boundary, created after the boundary exists."""
+    """An IAM role with the stack's permissions boundary, created after the boundary exists.
+
+    ``trust`` is a document (written as plain JSON text, so the policy pack sees it at preview)
+    or JSON text already, e.g. a secret Output when the trust holds an external ID."""
     return aws.iam.Role(
         logical_name,
         name=name,
         description=description,
-        # Plain JSON text, so the policy pack sees the trust at preview time.
-        assume_role_policy=compact_json(trust),
+        assume_role_policy=compact_json(trust) if isinstance(trust, dict) else trust,
         permissions_boundary=boundary.arn,
         max_session_duration=max_session_duration,
         tags=tags,

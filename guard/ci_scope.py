@@ -13,6 +13,7 @@ import fnmatch
 from dataclasses import dataclass
 
 from guard.config.stack import StackConfig
+from guard.tuner import log_reader_role_arns
 
 PARTITION = "aws"
 #: IAM's names for the two pipeline roles (``guard-<stack>-pipeline-<kind>``).
@@ -47,7 +48,7 @@ def chatbot_role_name(stack: str) -> str:
 
 def creates_roles(config: StackConfig) -> bool:
     """Whether any configured area declares an IAM role (and so the stack needs its boundary)."""
-    return any(
+    return bool(config.tuners) or any(
         section is not None
         for section in (config.alerts, config.shield, config.logs, config.ci, config.pipeline)
     )
@@ -94,11 +95,15 @@ class PipelineScope:
     srt_log_buckets: tuple[str, ...] = ()
     escalation: bool = False
     logs_bucket: str | None = None
+    #: WAF logs straight to the bucket (``guard:logs.delivery: s3``) instead of through Firehose.
+    logs_to_s3: bool = False
     athena_workgroup: str | None = None
     digest: bool = False
     product_roles: bool = False
     #: Roles outside guard's names that the products' own statements pass or assume.
     product_role_targets: tuple[str, ...] = ()
+    #: The roles WAF tuning services assume (``guard:tuners``): they edit web ACLs too.
+    tuner_roles: tuple[str, ...] = ()
 
     @staticmethod
     def of(config: StackConfig, stack: str) -> PipelineScope:
@@ -132,12 +137,14 @@ class PipelineScope:
             srt_log_buckets=tuple(srt.log_buckets) if srt is not None else (),
             escalation=shield is not None and shield.escalation is not None,
             logs_bucket=logs.bucket if logs is not None else None,
+            logs_to_s3=logs is not None and logs.delivery == "s3",
             athena_workgroup=(logs.athena.workgroup or f"guard-{stack}-waf-logs")
             if logs is not None
             else None,
             digest=logs is not None and logs.samples_to_slack,
             product_roles=any(p.ci is not None for p in config.products),
             product_role_targets=_role_targets(config),
+            tuner_roles=tuple(log_reader_role_arns(config, stack)),
         )
 
     # --- ARN patterns of what this stack names ------------------------------------------------

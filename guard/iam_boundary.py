@@ -170,6 +170,36 @@ def protected_resources(s: PipelineScope) -> list[str]:
     return resources
 
 
+#: With a WAF tuner, ``wafv2:Update*`` less UpdateWebACL (IAM action names take * and ? only:
+#: UpdateIPSet, UpdateRegexPatternSet and UpdateRuleGroup, UpdateManagedRuleSetVersionExpiryDate).
+UPDATES_BUT_WEB_ACLS = ("wafv2:UpdateIPSet", "wafv2:UpdateR*", "wafv2:UpdateM*")
+
+
+def _protection_actions(s: PipelineScope) -> list[str]:
+    if not s.tuner_roles:
+        return list(PROTECTION_ACTIONS)
+    return [
+        *(a for a in PROTECTION_ACTIONS if a != "wafv2:Update*"),
+        *UPDATES_BUT_WEB_ACLS,
+    ]
+
+
+def _web_acl_edits(s: PipelineScope, responders: list[str]) -> list[dict[str, Any]]:
+    """A WAF tuner's role (guard:tuners) edits its rules in guard's web ACLs, beside the deploy
+    and SRT roles; its own policy names the web ACLs it tunes (the tuner-role-scope policy holds
+    it to that). Without tuners, ProtectionsViaPipeline's wafv2:Update* covers web ACLs."""
+    if not s.tuner_roles:
+        return []
+    return [
+        _statement(
+            "WebAclEdits",
+            ["wafv2:UpdateWebACL"],
+            [s.web_acls],
+            {"ArnNotEquals": {"aws:PrincipalArn": [*responders, *s.tuner_roles]}},
+        )
+    ]
+
+
 def boundary_policy(s: PipelineScope) -> dict[str, Any]:
     """The boundary document for the stack in ``s`` (plain data, fits a managed policy)."""
     not_deployer = {"ArnNotEquals": {"aws:PrincipalArn": s.deploy_role}}
@@ -217,10 +247,11 @@ def boundary_policy(s: PipelineScope) -> dict[str, Any]:
         ),
         _statement(
             "ProtectionsViaPipeline",
-            list(PROTECTION_ACTIONS),
+            _protection_actions(s),
             protected_resources(s),
             {"ArnNotEquals": {"aws:PrincipalArn": responders}},
         ),
+        *_web_acl_edits(s, responders),
         _all_but_reads("GuardRolesViaPipeline", s.role_pattern, not_deployer),
         _statement(
             "GuardKeysViaPipeline",

@@ -53,6 +53,17 @@ def build_stack(loaded: LoadedConfig) -> None:
             products=products,
             boundary=boundary,
         )
+    tuners = []
+    if config.tuners:
+        from components.tuner import TunerAccess
+
+        assert boundary is not None
+        tuners = [
+            TunerAccess(config, service, stack=stack, providers=providers, boundary=boundary)
+            for service in sorted(config.tuners)
+        ]
+        # The ARN to register in each service's console (WafCharm: Credential Store).
+        pulumi.export("tuner_roles", {t.service: t.role_arn for t in tuners})
     if config.logs is not None:
         from components.waf_logs import WafLogs
 
@@ -64,6 +75,8 @@ def build_stack(loaded: LoadedConfig) -> None:
             routes=routes,
             products=products,
             boundary=boundary,
+            # The bucket policy names the tuner roles: S3 refuses a principal not created yet.
+            log_readers=[t.role for t in tuners],
         )
     if config.ci is not None or config.pipeline is not None:
         from components.ci_identity import CiIdentity

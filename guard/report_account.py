@@ -28,6 +28,7 @@ from guard.report_sections import (
     render_text,
     topic_names,
 )
+from guard.report_tuner import tuner_section
 from guard.shield_alarms import watched_resource
 
 OIDC_PROVIDER = "aws:iam/openIdConnectProvider:OpenIdConnectProvider"
@@ -528,7 +529,15 @@ def account_sections(plan: PlanResult, *, markdown: bool) -> list[str]:
     ix = PlanIndex(plan)
     render = render_markdown if markdown else render_text
     out: list[str] = []
-    for build in (_guardduty, _security_hub, _alert_routes, _waf_logs, _shield, _ci_identities):
+    for build in (
+        _guardduty,
+        _security_hub,
+        _alert_routes,
+        _waf_logs,
+        tuner_section,
+        _shield,
+        _ci_identities,
+    ):
         section = build(ix)
         if section is not None:
             out += render(section)

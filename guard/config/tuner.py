@@ -22,6 +22,7 @@ from pydantic import (
 )
 
 from guard.config.base import StrictModel
+from guard.config.ci import PolicyStatement
 
 TunerService = Literal["wafcharm", "other"]
 #: The kinds of guard rule a tuner's band can be placed around.
@@ -146,6 +147,10 @@ class TunerAccess(StrictModel):
     principal: Annotated[str, AfterValidator(_principal)]
     #: From the service's console; a Pulumi secret (``pulumi config set --secret --path``).
     external_id: SecretValue | Annotated[str, StringConstraints(min_length=2, max_length=1224)]
+    #: What the service needs beyond guard's scoped grant (its support may ask for more). A
+    #: statement outside the tuner-role-scope policy's allowlist fails that policy until a
+    #: reviewed, time-boxed ``guard:policy_exceptions`` entry waives it: never silently.
+    statements: list[PolicyStatement] = []
 
     @field_validator("external_id")
     @classmethod

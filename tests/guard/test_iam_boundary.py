@@ -138,3 +138,29 @@ def test_everyday_changes_leave_the_boundary_alone() -> None:
     assert boundary_policy(PipelineScope.of(base, "prod")) == boundary_policy(
         PipelineScope.of(more, "prod")
     )
+
+
+def test_with_a_tuner_only_the_tuner_joins_the_web_acl_editors() -> None:
+    """A WAF tuner's role may update guard's web ACLs under the boundary; every other role
+    guard creates still may not, and the tuner may not touch guard's IP sets."""
+    from guard.iam_eval import Request, evaluate
+
+    scope = PipelineScope.of(full_plan().loaded.config, "prod")
+    tuner = "arn:aws:iam::111111111111:role/guard-prod-wafcharm"
+    document = boundary_policy(dataclasses.replace(scope, tuner_roles=(tuner,)))
+    acl = "arn:aws:wafv2:ap-northeast-1:111111111111:regional/webacl/guard-prod-shop-alb/1"
+    ip_set = "arn:aws:wafv2:ap-northeast-1:111111111111:regional/ipset/guard-prod-shop-alb-x/1"
+
+    def allowed(principal: str, action: str, resource: str) -> bool:
+        request = Request(action, resource, {"aws:PrincipalArn": principal})
+        return evaluate(request, {"boundary": document}).allowed
+
+    digest = "arn:aws:iam::111111111111:role/guard-prod-waf-samples"
+    assert allowed(tuner, "wafv2:UpdateWebACL", acl)
+    assert not allowed(digest, "wafv2:UpdateWebACL", acl)
+    assert not allowed(tuner, "wafv2:UpdateIPSet", ip_set)
+    assert not allowed(tuner, "wafv2:DeleteWebACL", acl)
+    assert allowed(scope.deploy_role, "wafv2:UpdateIPSet", ip_set)
+    # Without tuners the boundary is as it was: one wafv2:Update* for everyone but responders.
+    plain = json.dumps(boundary_policy(scope))
+    assert "WebAclEdits" not in plain and '"wafv2:Update*"' in plain

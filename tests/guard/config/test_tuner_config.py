@@ -130,3 +130,20 @@ def test_a_tuner_without_a_role_and_a_role_without_a_tuner_warn() -> None:
     assert any("guard:tuners.wafcharm is not declared" in w for w in no_role.warnings)
     idle = load(tuners={"wafcharm": ACCESS})
     assert any("the role can edit nothing" in w for w in idle.warnings)
+
+
+def test_extra_statements_may_not_reuse_guards_sids() -> None:
+    extra = {
+        "Sid": "TuneWebAcls",
+        "Effect": "Allow",
+        "Action": "wafv2:ListWebACLs",
+        "Resource": "*",
+    }
+    (message,) = errors(
+        products=[minimal_product(tuner={"service": "wafcharm"})],
+        tuners={"wafcharm": {**ACCESS, "statements": [extra]}},
+    )
+    assert (
+        "guard:tuners.wafcharm.statements[0].Sid" in message
+        and "IAM needs each Sid once" in message
+    )
