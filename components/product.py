@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-import pulumi
+from collections.abc import Sequence
+from dataclasses import dataclass
 
-from components.providers import Providers
+import pulumi
+import pulumi_aws as aws
+
+from components.providers import GLOBAL_REGION, Providers
 from components.waf import ProductWaf
 from guard.config.products import Product
+from guard.waf_rules import Scope
 
 
 class ProductProtection(pulumi.ComponentResource):
@@ -29,3 +34,27 @@ class ProductProtection(pulumi.ComponentResource):
             product, stack=stack, providers=providers, opts_=pulumi.ResourceOptions(parent=self)
         )
         self.register_outputs({"web_acl_arns": self.waf.web_acl_arns})
+
+
+@dataclass(frozen=True)
+class StackWebAcl:
+    """A web ACL of the stack with the region it lives in, for what reads or logs it."""
+
+    name: str
+    scope: Scope
+    region: str
+    web_acl: aws.wafv2.WebAcl
+
+
+def stack_web_acls(products: Sequence[ProductProtection], stack_region: str) -> list[StackWebAcl]:
+    """Every web ACL of the stack; a CloudFront one lives (and logs) in us-east-1."""
+    return [
+        StackWebAcl(
+            name=spec.name,
+            scope=spec.scope,
+            region=GLOBAL_REGION if spec.scope == "CLOUDFRONT" else stack_region,
+            web_acl=entry.waf.web_acls[spec.name],
+        )
+        for entry in products
+        for spec in entry.waf.specs
+    ]

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
@@ -36,7 +35,7 @@ from pulumi_aws.wafv2 import (
 )
 
 from components.iam import PermissionsBoundary, bounded_role
-from components.product import ProductProtection
+from components.product import ProductProtection, StackWebAcl, stack_web_acls
 from components.providers import GLOBAL_REGION, Providers, opts
 from components.routes import AlertRoutes
 from components.tags import guard_tags
@@ -73,7 +72,6 @@ from guard.logs_policies import (
     key_policy,
 )
 from guard.tuner import log_reader_role_arns
-from guard.waf_rules import Scope
 
 #: Five minutes keeps logs close to real time during an incident; 64 MB (before compression)
 #: makes few, large objects, which is what S3 PUT pricing and Athena scans both prefer.
@@ -89,34 +87,6 @@ FIREHOSE_LOG_DAYS = 30
 #: Firehose's freshness metric is the age of the oldest record not yet in S3; normally below
 #: the buffer interval, so 15 minutes for 15 minutes means delivery is stuck.
 FRESHNESS_ALARM_SECONDS = 900
-
-
-@dataclass(frozen=True)
-class LoggedWebAcl:
-    """A web ACL of the stack, as the logging resources need it."""
-
-    name: str
-    scope: Scope
-    region: str
-    web_acl: aws.wafv2.WebAcl
-
-
-def logged_web_acls(
-    products: Sequence[ProductProtection], stack: str, stack_region: str
-) -> list[LoggedWebAcl]:
-    """Every web ACL of the stack; a CloudFront one lives (and logs) in us-east-1."""
-    found = []
-    for entry in products:
-        for spec in entry.waf.specs:
-            found.append(
-                LoggedWebAcl(
-                    name=spec.name,
-                    scope=spec.scope,
-                    region=GLOBAL_REGION if spec.scope == "CLOUDFRONT" else stack_region,
-                    web_acl=entry.waf.web_acls[spec.name],
-                )
-            )
-    return found
 
 
 # --- WAF logging configuration ---------------------------------------------------------------
@@ -219,7 +189,7 @@ class WafLogs(pulumi.ComponentResource):
         account, region = config.account_id, config.region
         tags = guard_tags(stack)
         regional = providers.regional
-        acls = logged_web_acls(products, stack, region)
+        acls = stack_web_acls(products, region)
         regions = sorted({acl.region for acl in acls})
         # The regions a web ACL of this stack can log from. S3 delivery's bucket and key
         # policies name both whether or not a CloudFront web ACL exists yet, so adding one
@@ -465,7 +435,7 @@ class WafLogs(pulumi.ComponentResource):
         logs: LogsConfig,
         account: str,
         region: str,
-        acls: Sequence[LoggedWebAcl],
+        acls: Sequence[StackWebAcl],
         database: aws.glue.CatalogDatabase,
         provider: aws.Provider,
     ) -> aws.glue.CatalogTable:

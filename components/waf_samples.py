@@ -8,21 +8,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 import pulumi
 import pulumi_aws as aws
 
 from components.iam import PermissionsBoundary, bounded_role, service_trust_policy
+from components.product import StackWebAcl
 from components.providers import Providers, opts
 from components.tags import guard_tags
 from guard.config.stack import StackConfig
 from guard.logs_layout import digest_function_name, web_acl_arn_pattern
 from guard.logs_policies import digest_policy
-
-if TYPE_CHECKING:
-    # Only a type: components.waf_logs imports this module to declare the digest.
-    from components.waf_logs import LoggedWebAcl
 
 #: The digest function's code: the folder, relative to the repository root where Pulumi runs.
 DIGEST_CODE = "functions/waf_samples"
@@ -57,7 +53,7 @@ class WafSampleDigest(pulumi.ComponentResource):
         stack: str,
         providers: Providers,
         topic_arn: pulumi.Input[str],
-        web_acls: Sequence[LoggedWebAcl],
+        web_acls: Sequence[StackWebAcl],
         workgroup: str,
         boundary: PermissionsBoundary,
         opts_: pulumi.ResourceOptions | None = None,

@@ -39,8 +39,8 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
+from guard.config.base import SECRET_PLACEHOLDER
 from guard.config.errors import StackNameError
-from guard.config.loader import SECRET_PLACEHOLDER
 from guard.config.stack import StackConfig
 from guard.config.tuner import TunerService
 from guard.logs_layout import LOG_PREFIX, key_region, waf_logs_prefix

@@ -13,6 +13,8 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, StringConstraints
 
 ACCOUNT_ID_RE = re.compile(r"^\d{12}$")
+#: What a Pulumi secret reads as offline (``guard plan`` never decrypts one).
+SECRET_PLACEHOLDER = "[secret]"  # noqa: S105 - a marker shown instead of a secret
 REGION_RE = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
 
 

@@ -20,6 +20,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from guard.config import yaml_reader
+from guard.config.base import SECRET_PLACEHOLDER
 from guard.config.errors import MISSING, AsWritten, ConfigError, KeyPath, Problem
 from guard.config.partial import partial_cross_checks
 from guard.config.stack import SCALAR_KEYS, StackConfig
@@ -28,7 +29,6 @@ from guard.suggest import close_matches, did_you_mean
 NAMESPACE = "guard"
 #: Top-level keys Pulumi itself writes into a stack file.
 STACK_FILE_KEYS = ("config", "secretsprovider", "encryptedkey", "encryptionsalt", "environment")
-SECRET_PLACEHOLDER = "[secret]"  # noqa: S105 - a marker shown instead of a secret
 
 #: A check that needs more than one field (catalog lookups, overlaps, WCU): it returns problems
 #: and appends warnings. guard.cross_checks lists them all.

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pulumi_policy import EnforcementLevel, ResourceValidationArgs, Severity
 
-from guard.config.loader import SECRET_PLACEHOLDER
+from guard.config.base import SECRET_PLACEHOLDER
 from guard.config.tuner import SERVICE_NAMES
 from guard.tuner_policy import EXTERNAL_ID_KEY, TUNER_TAG, trust_problems, tuner_service_of
 from policies.framework import Meta, Report, policy_document, resource_policy, stack_of

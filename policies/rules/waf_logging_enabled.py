@@ -1,4 +1,5 @@
-"""With guard:logs, every web ACL logs to a Firehose stream WAF accepts."""
+"""With guard:logs, every web ACL logs to a destination WAF accepts: a Firehose stream or an S3
+bucket named aws-waf-logs-* (guard:logs.delivery)."""
 
 from __future__ import annotations
 
@@ -12,12 +13,12 @@ from policies.framework import WEB_ACL, Meta, Report, as_list, stack_config, sta
 META = Meta(
     name="waf-logging-enabled",
     description="When guard:logs is present, every web ACL has a WebAclLoggingConfiguration "
-    "whose destination is a Firehose stream named aws-waf-logs-*.",
+    "whose destination is a Firehose stream or an S3 bucket named aws-waf-logs-*.",
     severity=Severity.MEDIUM,
     enforcement=EnforcementLevel.MANDATORY,
     remediation="declare the web ACL through components.waf (components.waf_logs then logs it), "
     "or add aws.wafv2.WebAclLoggingConfiguration with resource_arn=web_acl.arn and the region's "
-    "aws-waf-logs- stream; waive a web ACL in guard:policy_exceptions with its name as resource.",
+    "aws-waf-logs- stream (or the aws-waf-logs- bucket with delivery: s3); waive a web ACL in guard:policy_exceptions with its name as resource.",
     control="Security Hub WAF.11",
 )
 LOGGING = "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration"
