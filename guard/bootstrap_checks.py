@@ -18,6 +18,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from guard.iam_eval import as_list, statements_in
+
 NONCURRENT_DAYS = 90
 ABORT_MULTIPART_DAYS = 7
 LIFECYCLE_RULE_ID = "guard-state-history"
@@ -61,10 +63,6 @@ class AwsCli:
 
 def _compact(document: Mapping[str, Any]) -> str:
     return json.dumps(document, separators=(",", ":"))
-
-
-def _as_list(value: Any) -> list[Any]:
-    return [] if value is None else list(value) if isinstance(value, list) else [value]
 
 
 # --- desired settings --------------------------------------------------------------------------
@@ -263,12 +261,12 @@ def denies_insecure_transport(statement: Mapping[str, Any], bucket: str, partiti
         return False
     principal = statement.get("Principal")
     if isinstance(principal, Mapping):
-        principal = _as_list(principal.get("AWS")) if set(principal) == {"AWS"} else None
+        principal = as_list(principal.get("AWS")) if set(principal) == {"AWS"} else None
     if principal not in ("*", ["*"]):
         return False
-    if not {str(a).lower() for a in _as_list(statement.get("Action"))} & {"s3:*", "*"}:
+    if not {str(a).lower() for a in as_list(statement.get("Action"))} & {"s3:*", "*"}:
         return False
-    resources = {str(r) for r in _as_list(statement.get("Resource"))}
+    resources = {str(r) for r in as_list(statement.get("Resource"))}
     arn = f"arn:{partition}:s3:::{bucket}"
     if not (_covers(resources, arn, partition) and _covers(resources, f"{arn}/*", partition)):
         return False
@@ -279,7 +277,7 @@ def denies_insecure_transport(statement: Mapping[str, Any], bucket: str, partiti
     checks = condition["Bool"]
     if [k.lower() for k in checks] != ["aws:securetransport"]:
         return False
-    values = _as_list(next(iter(checks.values())))
+    values = as_list(next(iter(checks.values())))
     return bool(values) and all(str(v).lower() == "false" for v in values)
 
 
@@ -295,7 +293,7 @@ def check_bucket_policy(
             document = json.loads(policy_text)
         except json.JSONDecodeError:
             document = {}
-        statements = [s for s in _as_list(document.get("Statement")) if isinstance(s, Mapping)]
+        statements = statements_in(document)
         if any(denies_insecure_transport(s, bucket, partition) for s in statements):
             return None
         what = "the bucket policy has no statement denying s3:* when aws:SecureTransport is false"

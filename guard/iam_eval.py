@@ -243,6 +243,19 @@ def conditions_hold(condition: Mapping[str, Any], context: Mapping[str, list[str
 _IDENTITY_KEYS = {"Sid", "Effect", "Action", "NotAction", "Resource", "NotResource", "Condition"}
 
 
+def as_list(value: Any) -> list[Any]:
+    """A policy value IAM reads as one item or a list of them, as a list (None: empty)."""
+    if value is None:
+        return []
+    return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
+def statements_in(document: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """A document's statements, leniently: the ones that are objects, without checking the
+    envelope (for reading what a plan declares; :func:`policy_statements` validates)."""
+    return [s for s in as_list(document.get("Statement")) if isinstance(s, Mapping)]
+
+
 def policy_statements(policy: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     """A policy document's statements, after checking its envelope (version, keys, statements)."""
     if not isinstance(policy, Mapping):

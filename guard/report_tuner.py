@@ -6,27 +6,23 @@ from __future__ import annotations
 from typing import Any
 
 from guard import resource_types as rt
+from guard.iam_eval import as_list, statements_in
 from guard.report_sections import Item, PlanIndex, Section, input_of, json_of
 from guard.tuner_policy import TUNER_TAG
 
 
-def _statements(document: Any) -> list[dict[str, Any]]:
-    found = (document or {}).get("Statement") or []
-    return [s for s in (found if isinstance(found, list) else [found]) if isinstance(s, dict)]
-
-
-def _as_list(value: Any) -> list[str]:
-    return [str(v) for v in (value if isinstance(value, list) else [value]) if v is not None]
+def _strings(value: Any) -> list[str]:
+    return [str(v) for v in as_list(value)]
 
 
 def _trust(role: Any) -> str:
     """``arn:aws:iam::123456789012:root with the external ID`` per Allow of the trust."""
     parts = []
-    for statement in _statements(json_of(role.inputs.get("assumeRolePolicy"))):
+    for statement in statements_in(json_of(role.inputs.get("assumeRolePolicy")) or {}):
         if statement.get("Effect") != "Allow":
             continue
         principal = statement.get("Principal")
-        who = ", ".join(_as_list(principal.get("AWS"))) if isinstance(principal, dict) else "?"
+        who = ", ".join(_strings(principal.get("AWS"))) if isinstance(principal, dict) else "?"
         equals = (statement.get("Condition") or {}).get("StringEquals") or {}
         parts.append(
             f"{who} with the external ID (a secret)"
@@ -42,11 +38,11 @@ def _grants(ix: PlanIndex, role_name: str) -> list[Item]:
     for policy in ix.of(rt.ROLE_POLICY):
         if policy.inputs.get("role") != role_name:
             continue
-        for statement in _statements(json_of(policy.inputs.get("policy"))):
-            actions = _as_list(statement.get("Action"))
-            resources = [r.rsplit(":", 1)[-1] for r in _as_list(statement.get("Resource"))]
+        for statement in statements_in(json_of(policy.inputs.get("policy")) or {}):
+            actions = _strings(statement.get("Action"))
+            resources = [r.rsplit(":", 1)[-1] for r in _strings(statement.get("Resource"))]
             prefixes = ((statement.get("Condition") or {}).get("StringLike") or {}).get("s3:prefix")
-            where = ", ".join(_as_list(prefixes) or resources)
+            where = ", ".join(_strings(prefixes) or resources)
             items.append((str(statement.get("Sid", "?")), f"{', '.join(actions)} on {where}"))
     return items
 

@@ -43,6 +43,7 @@ from guard.config.base import SECRET_PLACEHOLDER
 from guard.config.errors import StackNameError
 from guard.config.stack import StackConfig
 from guard.config.tuner import TunerService
+from guard.iam_eval import as_list, statements_in
 from guard.logs_layout import LOG_PREFIX, key_region, waf_logs_prefix
 from guard.tuner import tuner_role_name
 from guard.waf_rules import Scope, web_acls_for
@@ -369,21 +370,11 @@ def tuner_service_of(stack: str, role_name: object, tags: object = None) -> str 
     return None
 
 
-def _as_list(value: Any) -> list[Any]:
-    if value is None:
-        return []
-    return list(value) if isinstance(value, (list, tuple)) else [value]
-
-
-def _statements(document: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    return [s for s in _as_list(document.get("Statement")) if isinstance(s, Mapping)]
-
-
 def trust_problems(document: Mapping[str, Any]) -> list[str]:
     """What is wrong with a tuner role's trust: every Allow names its principal (no wildcard,
     no NotPrincipal) and requires an external ID with StringEquals."""
     problems = []
-    for index, statement in enumerate(_statements(document)):
+    for index, statement in enumerate(statements_in(document)):
         if statement.get("Effect") != "Allow":
             continue
         where = f"statement {statement.get('Sid') or index}"
@@ -391,7 +382,7 @@ def trust_problems(document: Mapping[str, Any]) -> list[str]:
             problems.append(f"{where} trusts everyone but the NotPrincipal it names")
         principal = statement.get("Principal")
         wildcard = principal == "*" or (
-            isinstance(principal, Mapping) and "*" in _as_list(principal.get("AWS"))
+            isinstance(principal, Mapping) and "*" in as_list(principal.get("AWS"))
         )
         if wildcard:
             problems.append(f'{where} trusts every principal (Principal "*")')
@@ -399,7 +390,7 @@ def trust_problems(document: Mapping[str, Any]) -> list[str]:
         equals = condition.get("StringEquals") if isinstance(condition, Mapping) else None
         values = next(
             (
-                _as_list(value)
+                as_list(value)
                 for key, value in (equals.items() if isinstance(equals, Mapping) else [])
                 if isinstance(key, str) and key.lower() == EXTERNAL_ID_KEY.lower()
             ),
@@ -479,15 +470,15 @@ def scope_problems(
     """
     allowed = {a.lower(): (a, scope) for a, scope in ALLOWED_ACTIONS.items()}
     problems: list[str] = []
-    for statement in _statements(document):
+    for statement in statements_in(document):
         if statement.get("Effect") != "Allow":
             continue
         if "NotAction" in statement or "NotResource" in statement:
             problems.append("an Allow with NotAction or NotResource grants all but what it names")
             continue
-        resources = [str(r) for r in _as_list(statement.get("Resource"))]
+        resources = [str(r) for r in as_list(statement.get("Resource"))]
         condition = statement.get("Condition")
-        for raw in _as_list(statement.get("Action")):
+        for raw in as_list(statement.get("Action")):
             action = str(raw)
             if _literal_start(action) != action:
                 problems.append(f"{action}: name each action, not a pattern")

@@ -31,6 +31,7 @@ from guard.ci_scope import boundary_name
 from guard.config import ConfigError, LoadedConfig, load_stack_config, raw_from_pulumi
 from guard.config.loader import secret_keys_from_pulumi
 from guard.config.stack import PolicyException, StackConfig
+from guard.iam_eval import as_list
 from guard.waf_rules import owner_tags
 
 
@@ -316,12 +317,6 @@ def policy_document(value: Any) -> dict[str, Any] | None:
         except json.JSONDecodeError:
             return None
     return value if isinstance(value, dict) else None
-
-
-def as_list(value: Any) -> list[Any]:
-    if value is None:
-        return []
-    return list(value) if isinstance(value, (list, tuple)) else [value]
 
 
 def stack_of(urn: str) -> str:
