@@ -8,10 +8,10 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components.providers import GLOBAL_REGION, Providers
+from components.providers import Providers
 from components.waf import ProductWaf
 from guard.config.products import Product
-from guard.waf_rules import Scope
+from guard.waf_rules import Scope, web_acl_region
 
 
 class ProductProtection(pulumi.ComponentResource):
@@ -52,7 +52,7 @@ def stack_web_acls(products: Sequence[ProductProtection], stack_region: str) -> 
         StackWebAcl(
             name=spec.name,
             scope=spec.scope,
-            region=GLOBAL_REGION if spec.scope == "CLOUDFRONT" else stack_region,
+            region=web_acl_region(spec.scope, stack_region),
             web_acl=entry.waf.web_acls[spec.name],
         )
         for entry in products

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-GLOBAL_REGION = "us-east-1"
+from guard.config.base import GLOBAL_REGION
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from datetime import date
 from typing import Any
 
 from guard.aws_model import request_errors
+from guard.config.base import GLOBAL_REGION
 from guard.config.errors import KeyPath, Problem, StackNameError
 from guard.config.products import (
     ALB_ARN_RE,
@@ -175,8 +176,10 @@ def _external_groups(
             problems.append(
                 Problem(rg_path, f"rule group region must be {config.region}", group.arn)
             )
-        if group.scope == "CLOUDFRONT" and m["region"] != "us-east-1":
-            problems.append(Problem(rg_path, "CloudFront rule groups live in us-east-1", group.arn))
+        if group.scope == "CLOUDFRONT" and m["region"] != GLOBAL_REGION:
+            problems.append(
+                Problem(rg_path, f"CloudFront rule groups live in {GLOBAL_REGION}", group.arn)
+            )
     return problems
 
 

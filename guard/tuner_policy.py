@@ -46,11 +46,10 @@ from guard.config.tuner import TunerService
 from guard.iam_eval import as_list, statements_in
 from guard.logs_layout import LOG_PREFIX, key_region, waf_logs_prefix
 from guard.tuner import tuner_role_name
-from guard.waf_rules import Scope, web_acls_for
+from guard.waf_rules import Scope, web_acl_region, web_acls_for
 
 POLICY_VERSION = "2012-10-17"
 #: CloudFront web ACLs, their logs and metrics live here.
-GLOBAL_REGION = "us-east-1"
 EXTERNAL_ID_KEY = "sts:ExternalId"
 #: The trust's external ID as the offline plan shows it: the value is a Pulumi secret that
 #: ``guard plan`` never decrypts, so the document carries this marker in its place.
@@ -197,7 +196,7 @@ def tuned_web_acls(config: StackConfig, stack: str, service: TunerService) -> li
                 TunedWebAcl(
                     name=spec.name,
                     scope=spec.scope,
-                    region=GLOBAL_REGION if spec.scope == "CLOUDFRONT" else config.region,
+                    region=web_acl_region(spec.scope, config.region),
                     rule_prefix=spec.tuner.rule_prefix,
                     rule_groups=tuple(sorted(set(_rule_group_arns(spec.rules_template)))),
                 )

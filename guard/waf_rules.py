@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from guard.config.base import GLOBAL_REGION
 from guard.config.products import (
     FLOOR_GROUPS,
     ExternalRuleGroup,
@@ -308,6 +309,11 @@ def _stem(product: str, scope: Scope, profile: str | None) -> str:
     """``<product>[-<profile>]-alb|cf``: the metric prefix, and the name after ``guard-<stack>-``."""
     middle = product if profile is None else f"{product}-{profile}"
     return f"{middle}-{SCOPE_SUFFIX[scope]}"
+
+
+def web_acl_region(scope: Scope, stack_region: str) -> str:
+    """Where a web ACL lives (and logs): the stack's region, us-east-1 for CloudFront."""
+    return GLOBAL_REGION if scope == "CLOUDFRONT" else stack_region
 
 
 def web_acl_name(stack: str, product: str, scope: Scope, profile: str | None = None) -> str:

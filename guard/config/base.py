@@ -16,6 +16,8 @@ ACCOUNT_ID_RE = re.compile(r"^\d{12}$")
 #: What a Pulumi secret reads as offline (``guard plan`` never decrypts one).
 SECRET_PLACEHOLDER = "[secret]"  # noqa: S105 - a marker shown instead of a secret
 REGION_RE = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
+#: Where AWS serves its global scopes: CloudFront web ACLs, Shield, Trusted Advisor's events.
+GLOBAL_REGION = "us-east-1"
 
 
 class StrictModel(BaseModel):
