@@ -119,17 +119,21 @@ def describe(statement: Mapping[str, Any]) -> str:
     return kind
 
 
-def _rules(web_acl: ResourceRecord, plan: PlanResult | None = None) -> list[dict[str, Any]]:
-    """guard's rules of a web ACL: inline, or its ``WebAclRule`` children when it is shared."""
-    rules = json.loads(web_acl.inputs.get("ruleJson") or "[]")
-    if rules or plan is None:
-        return rules if isinstance(rules, list) else []
-    children = [
-        from_inputs(r.inputs)
-        for r in plan.resources
-        if r.type == WEB_ACL_RULE and r.parent == web_acl.urn
-    ]
-    return sorted(children, key=lambda r: int(r["Priority"]))
+def guard_rules(plan: PlanResult) -> dict[str, list[dict[str, Any]]]:
+    """guard's rules of each web ACL by its URN, in priority order: inline, or its
+    ``WebAclRule`` children when it is shared (read in one pass over the plan)."""
+    children: dict[str, list[dict[str, Any]]] = {}
+    for record in plan.resources:
+        if record.type == WEB_ACL_RULE and record.parent is not None:
+            children.setdefault(record.parent, []).append(from_inputs(record.inputs))
+    found = {}
+    for record in plan.resources:
+        if record.type != WEB_ACL:
+            continue
+        inline = json.loads(record.inputs.get("ruleJson") or "[]")
+        rules = (inline if isinstance(inline, list) else []) or children.get(record.urn, [])
+        found[record.urn] = sorted(rules, key=lambda r: int(r["Priority"]))
+    return found
 
 
 def shares_rules(web_acl: ResourceRecord) -> bool:
@@ -151,14 +155,14 @@ def band_line(tuner: WafTuner) -> RuleLine:
 
 def rule_lines(
     web_acl: ResourceRecord,
+    rules: list[dict[str, Any]],
     ip_sets: Mapping[str, ResourceRecord] | None = None,
     waf: WafConfig | None = None,
-    plan: PlanResult | None = None,
 ) -> list[RuleLine]:
     """The rules in priority order; IP set rules say how many CIDRs they hold, in count mode
     the floor groups say that they keep blocking, and a tuner's band is one line."""
     lines = []
-    for rule in _rules(web_acl, plan):
+    for rule in rules:
         what = describe(rule["Statement"])
         action = _action_of(rule)
         ip_set = (ip_sets or {}).get(str(rule["Name"]))
@@ -237,6 +241,7 @@ def acl_views(plan: PlanResult) -> list[AclView]:
     products: list[Product] = list(plan.loaded.config.products)
     views = endpoint_views(plan)
     ip_set_records = {str(r.inputs.get("name")): r for r in plan.resources if r.type == IP_SET}
+    rules_of = guard_rules(plan)
     order = {p.name: i for i, p in enumerate(products)}
     records = sorted(
         (r for r in plan.resources if r.type == WEB_ACL),
@@ -252,7 +257,7 @@ def acl_views(plan: PlanResult) -> list[AclView]:
             for key in ("allow-ipv4", "allow-ipv6", "block-ipv4", "block-ipv6")
             if f"{name}-{key}" in ip_set_records
         }
-        rules = _rules(record, plan)
+        rules = rules_of[record.urn]
         try:
             wcu = sum(statement_wcu(r["Statement"], waf) for r in rules)
         except (KeyError, ValueError):
@@ -269,7 +274,7 @@ def acl_views(plan: PlanResult) -> list[AclView]:
                 waf.tuner if waf is not None and shares_rules(record) else None,
                 tuple(v for v in views if v.web_acl is record),
                 tuple(_ip_list_lines(ip_sets, waf)),
-                tuple(rule_lines(record, ip_sets, waf, plan)),
+                tuple(rule_lines(record, rules, ip_sets, waf)),
             )
         )
     return out

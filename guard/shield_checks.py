@@ -11,7 +11,7 @@ from datetime import date
 from guard.config.errors import KeyPath, Problem
 from guard.config.shield import DEFAULT_ENDPOINT_SHIELD, IAM_ROLE_ARN_RE, EndpointShield
 from guard.config.stack import StackConfig
-from guard.waf_rules import INCLUDED_WCU, MAX_WCU, buildable, web_acls_for
+from guard.waf_rules import INCLUDED_WCU, MAX_WCU, buildable_web_acls
 
 P = "guard:products"
 S = "guard:shield"
@@ -45,8 +45,7 @@ def endpoint_shield_settings(
     any_health_check = False
     for i, product in enumerate(config.products):
         # A product with unknown managed rules is reported elsewhere and cannot be built here.
-        built = web_acls_for(product, "stack") if buildable(product) else []
-        acls = {spec.scope: spec for spec in built}
+        acls = {spec.scope: spec for spec in buildable_web_acls(product)}
         for j, endpoint in enumerate(product.endpoints):
             base: KeyPath = (P, i, "endpoints", j, "shield")
             where = f"{product.name}/{endpoint.name}"

@@ -424,16 +424,15 @@ def number_rules(
     return [*before, *after]
 
 
-def buildable(product: Product) -> bool:
-    """Whether the product's web ACLs can be built: every name is in the catalog and guard's
-    rules fit around each tuner's band (the checks report what is not)."""
+def buildable_web_acls(product: Product) -> list[WebAclSpec]:
+    """The product's web ACLs, or none when they cannot be built: a name missing from the
+    catalog, or guard's rules not fitting around a tuner's band (the checks report which)."""
     if not catalog_complete(product):
-        return False
+        return []
     try:
-        web_acls_for(product, "stack")
+        return web_acls_for(product, "stack")
     except BandTooNarrow:
-        return False
-    return True
+        return []
 
 
 def catalog_complete(product: Product) -> bool:

@@ -3,18 +3,14 @@ external groups), plus the capacity reserved for a tuner's rules."""
 
 from __future__ import annotations
 
-from guard.waf_rules import statement_wcu, waf_for_tags
-from policies.framework import stack_config
+from guard.waf_rules import statement_wcu
 from policies.web_acls import WebAclView
 
 
 def web_acl_wcu(acl: WebAclView) -> int | None:
     """Total WCU, or None when a group's WCU is unknown to both the catalog and the config."""
-    loaded = stack_config()
-    found = waf_for_tags(loaded.config.products, acl.props.get("tags")) if loaded else None
-    waf = found[1] if found is not None else None
     try:
-        own = sum(statement_wcu(rule["Statement"], waf) for rule in acl.rules)
+        own = sum(statement_wcu(rule["Statement"], acl.waf) for rule in acl.rules)
     except (KeyError, ValueError):
         return None
     return own + (acl.tuner.wcu if acl.tuner is not None else 0)

@@ -14,6 +14,7 @@ from typing import Any
 
 from pulumi_policy import PolicyResource, StackValidationArgs, StackValidationPolicy
 
+from guard.config.products import WafConfig
 from guard.config.tuner import WafTuner
 from guard.waf_rule_form import from_inputs
 from guard.waf_rules import waf_for_tags
@@ -32,13 +33,19 @@ WEB_ACL_RULE = "aws:wafv2/webAclRule:WebAclRule"
 
 @dataclass(frozen=True)
 class WebAclView:
-    """One web ACL: its URN, name, inputs, guard's rules and the tuner that shares it."""
+    """One web ACL: its URN, name, inputs, guard's rules and the WAF settings it was built from
+    (by its tags; None when they name nothing of the stack's config)."""
 
     urn: str
     name: str
     props: Mapping[str, Any]
     rules: list[dict[str, Any]]
-    tuner: WafTuner | None
+    waf: WafConfig | None
+
+    @property
+    def tuner(self) -> WafTuner | None:
+        """The tuning service that shares the web ACL."""
+        return self.waf.tuner if self.waf is not None else None
 
     def unseen(self) -> str:
         """What a finding about guard's rules cannot see, for its message ('' without a tuner)."""
@@ -50,10 +57,10 @@ class WebAclView:
         )
 
 
-def _tuner(props: Mapping[str, Any]) -> WafTuner | None:
+def _waf(props: Mapping[str, Any]) -> WafConfig | None:
     loaded = stack_config()
     found = waf_for_tags(loaded.config.products, props.get("tags")) if loaded else None
-    return found[1].tuner if found is not None else None
+    return found[1] if found is not None else None
 
 
 def web_acl_views(resources: Sequence[PolicyResource]) -> list[WebAclView]:
@@ -73,7 +80,7 @@ def web_acl_views(resources: Sequence[PolicyResource]) -> list[WebAclView]:
                 name=str(resource.props.get("name") or resource.name),
                 props=resource.props,
                 rules=sorted(rules, key=lambda r: int(r.get("Priority", 0))),
-                tuner=_tuner(resource.props),
+                waf=_waf(resource.props),
             )
         )
     return views

@@ -207,7 +207,7 @@ def test_l7_mitigation_needs_a_web_acl_from_this_repository(
     # product without one (say, a future opt-out) cannot ask Shield to mitigate in its web ACL.
     import guard.shield_checks
 
-    monkeypatch.setattr(guard.shield_checks, "web_acls_for", lambda product, stack: [])
+    monkeypatch.setattr(guard.shield_checks, "buildable_web_acls", lambda product: [])
     problem = only_problem(endpoint_shield={"l7_mitigation": "count"})
     assert problem.path == (*ENDPOINT_SHIELD, "l7_mitigation")
     assert "REGIONAL web ACL" in problem.message and "off" in problem.message
