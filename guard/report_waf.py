@@ -8,7 +8,6 @@ which rules keep blocking because they are the mandatory floor.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -16,10 +15,10 @@ from typing import Any
 from guard.config.products import FLOOR_GROUPS, IpEntry, Product, WafConfig
 from guard.config.tuner import WafTuner
 from guard.plan import PlanResult, ResourceRecord
-from guard.resource_types import ALARM, ASSOCIATION, IP_SET, SHIELD_TYPES, WEB_ACL, WEB_ACL_RULE
+from guard.resource_types import ALARM, ASSOCIATION, IP_SET, SHIELD_TYPES, WEB_ACL
 from guard.shield_alarms import watched_resource
 from guard.waf_catalog import load_catalog
-from guard.waf_rule_form import from_inputs
+from guard.waf_rule_form import rules_by_web_acl
 from guard.waf_rules import INCLUDED_WCU, owner_tags, statement_wcu, waf_for_tags, waf_owner
 
 PROTECTION = SHIELD_TYPES["protection"]
@@ -117,23 +116,6 @@ def describe(statement: Mapping[str, Any]) -> str:
         joiner = " and " if kind == "AndStatement" else " or "
         return joiner.join(describe(s) for s in body["Statements"])
     return kind
-
-
-def guard_rules(plan: PlanResult) -> dict[str, list[dict[str, Any]]]:
-    """guard's rules of each web ACL by its URN, in priority order: inline, or its
-    ``WebAclRule`` children when it is shared (read in one pass over the plan)."""
-    children: dict[str, list[dict[str, Any]]] = {}
-    for record in plan.resources:
-        if record.type == WEB_ACL_RULE and record.parent is not None:
-            children.setdefault(record.parent, []).append(from_inputs(record.inputs))
-    found = {}
-    for record in plan.resources:
-        if record.type != WEB_ACL:
-            continue
-        inline = json.loads(record.inputs.get("ruleJson") or "[]")
-        rules = (inline if isinstance(inline, list) else []) or children.get(record.urn, [])
-        found[record.urn] = sorted(rules, key=lambda r: int(r["Priority"]))
-    return found
 
 
 def shares_rules(web_acl: ResourceRecord) -> bool:
@@ -241,7 +223,7 @@ def acl_views(plan: PlanResult) -> list[AclView]:
     products: list[Product] = list(plan.loaded.config.products)
     views = endpoint_views(plan)
     ip_set_records = {str(r.inputs.get("name")): r for r in plan.resources if r.type == IP_SET}
-    rules_of = guard_rules(plan)
+    rules_of = rules_by_web_acl((r.type, r.urn, r.parent, r.inputs) for r in plan.resources)
     order = {p.name: i for i, p in enumerate(products)}
     records = sorted(
         (r for r in plan.resources if r.type == WEB_ACL),

@@ -11,12 +11,15 @@ the plan, by walking botocore's shapes, so both directions rest on a published s
 from __future__ import annotations
 
 import functools
+import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from botocore.loaders import Loader
 from botocore.model import ServiceModel, Shape, StructureShape
+
+from guard.resource_types import WEB_ACL, WEB_ACL_RULE
 
 #: The parts of a rule a ``WebAclRule`` carries as inputs (name and priority are plain).
 RULE_BODY_KEYS = ("Action", "OverrideAction", "Statement", "VisibilityConfig", "RuleLabels")
@@ -76,4 +79,28 @@ def from_inputs(inputs: Mapping[str, Any]) -> dict[str, Any]:
     wanted = {key.lower() for key in ("Name", "Priority", *RULE_BODY_KEYS)}
     body = {k: v for k, v in inputs.items() if k.lower() in wanted and v is not None}
     found: dict[str, Any] = _from_engine(body, rule_shape)
+    return found
+
+
+#: A declared resource as both readers have it: type token, URN, parent URN, inputs.
+Declared = tuple[str, str, str | None, Mapping[str, Any]]
+
+
+def rules_by_web_acl(resources: Iterable[Declared]) -> dict[str, list[dict[str, Any]]]:
+    """guard's rules of each web ACL by its URN, in priority order, as AWS's JSON: its inline
+    ``ruleJson``, or its ``WebAclRule`` children when a tuner shares it. The plan's records and
+    the policy pack's resources both read their web ACLs through this."""
+    declared = list(resources)
+    children: dict[str, list[dict[str, Any]]] = {}
+    for type_token, _, parent, inputs in declared:
+        if type_token == WEB_ACL_RULE and parent is not None:
+            children.setdefault(parent, []).append(from_inputs(inputs))
+    found = {}
+    for type_token, urn, _, inputs in declared:
+        if type_token != WEB_ACL:
+            continue
+        # Reading ruleJson may raise the policy SDK's unknown-value error at preview: on purpose.
+        inline = json.loads(inputs.get("ruleJson") or "[]")
+        rules = (inline if isinstance(inline, list) else []) or children.get(urn, [])
+        found[urn] = sorted(rules, key=lambda r: int(r.get("Priority", 0)))
     return found

@@ -279,15 +279,6 @@ WEB_ACL = "aws:wafv2/webAcl:WebAcl"
 WAF_TYPES = frozenset({WEB_ACL, "aws:wafv2/ipSet:IpSet"})
 
 
-def web_acl_rules(props: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """A web ACL's rules as AWS's JSON (reading ``ruleJson`` may raise an unknown-value error)."""
-    text = props.get("ruleJson")
-    if not text:
-        return []
-    rules = json.loads(text)
-    return rules if isinstance(rules, list) else []
-
-
 def blocks_by_default(props: Mapping[str, Any]) -> bool:
     """Whether a web ACL's default action is block (an allowlist-only web ACL)."""
     default = props.get("defaultAction") or {}

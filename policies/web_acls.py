@@ -16,7 +16,7 @@ from pulumi_policy import PolicyResource, StackValidationArgs, StackValidationPo
 
 from guard.config.products import WafConfig
 from guard.config.tuner import WafTuner
-from guard.waf_rule_form import from_inputs
+from guard.waf_rule_form import rules_by_web_acl
 from guard.waf_rules import waf_for_tags
 from policies.framework import (
     WEB_ACL,
@@ -25,10 +25,7 @@ from policies.framework import (
     Subject,
     stack_config,
     stack_policy,
-    web_acl_rules,
 )
-
-WEB_ACL_RULE = "aws:wafv2/webAclRule:WebAclRule"
 
 
 @dataclass(frozen=True)
@@ -65,25 +62,21 @@ def _waf(props: Mapping[str, Any]) -> WafConfig | None:
 
 def web_acl_views(resources: Sequence[PolicyResource]) -> list[WebAclView]:
     """Every web ACL of the stack with guard's rules (inline, or its WebAclRule children)."""
-    children: dict[str, list[dict[str, Any]]] = {}
-    for resource in resources:
-        if resource.resource_type == WEB_ACL_RULE and resource.parent is not None:
-            children.setdefault(resource.parent.urn, []).append(from_inputs(resource.props))
-    views = []
-    for resource in resources:
-        if resource.resource_type != WEB_ACL:
-            continue
-        rules = web_acl_rules(resource.props) or children.get(resource.urn, [])
-        views.append(
-            WebAclView(
-                urn=resource.urn,
-                name=str(resource.props.get("name") or resource.name),
-                props=resource.props,
-                rules=sorted(rules, key=lambda r: int(r.get("Priority", 0))),
-                waf=_waf(resource.props),
-            )
+    rules_of = rules_by_web_acl(
+        (r.resource_type, r.urn, r.parent.urn if r.parent is not None else None, r.props)
+        for r in resources
+    )
+    return [
+        WebAclView(
+            urn=resource.urn,
+            name=str(resource.props.get("name") or resource.name),
+            props=resource.props,
+            rules=rules_of[resource.urn],
+            waf=_waf(resource.props),
         )
-    return views
+        for resource in resources
+        if resource.resource_type == WEB_ACL
+    ]
 
 
 def _on(view: WebAclView, report: Report) -> Report:
