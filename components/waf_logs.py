@@ -71,7 +71,7 @@ from guard.logs_policies import (
     firehose_trust_policy,
     key_policy,
 )
-from guard.tuner import log_reader_role_arns
+from guard.tuner import tuner_role_arns
 
 #: Five minutes keeps logs close to real time during an incident; 64 MB (before compression)
 #: makes few, large objects, which is what S3 PUT pricing and Athena scans both prefer.
@@ -196,7 +196,7 @@ class WafLogs(pulumi.ComponentResource):
         # changes no key policy (the deploy role may not: key policies are an administrator's).
         source_regions = sorted({region, GLOBAL_REGION})
         reader = logs.opensearch.reader_role_arn if logs.opensearch is not None else None
-        tuners = log_reader_role_arns(config, stack)
+        tuners = tuner_role_arns(config, stack)
         firehose = logs.delivery == "firehose"
         self.bucket_name = logs.bucket
         role_name = firehose_role_name(stack)

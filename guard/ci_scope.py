@@ -13,7 +13,7 @@ import fnmatch
 from dataclasses import dataclass
 
 from guard.config.stack import StackConfig
-from guard.tuner import log_reader_role_arns
+from guard.tuner import tuner_role_arns
 
 PARTITION = "aws"
 #: IAM's names for the two pipeline roles (``guard-<stack>-pipeline-<kind>``).
@@ -144,7 +144,7 @@ class PipelineScope:
             digest=logs is not None and logs.samples_to_slack,
             product_roles=any(p.ci is not None for p in config.products),
             product_role_targets=_role_targets(config),
-            tuner_roles=tuple(log_reader_role_arns(config, stack)),
+            tuner_roles=tuple(tuner_role_arns(config, stack)),
         )
 
     # --- ARN patterns of what this stack names ------------------------------------------------

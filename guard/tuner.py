@@ -48,6 +48,7 @@ def services_in_use(config: StackConfig) -> list[TunerService]:
     return sorted({t.tuner.service for t in tuned_wafs(config)})
 
 
-def log_reader_role_arns(config: StackConfig, stack: str) -> list[str]:
-    """The tuner roles that read the WAF log objects (and decrypt them through S3)."""
+def tuner_role_arns(config: StackConfig, stack: str) -> list[str]:
+    """Every tuner role the stack declares (``guard:tuners``): the log bucket limits them to
+    reading, and the permissions boundary lets them edit guard's web ACLs."""
     return [tuner_role_arn(config.account_id, stack, service) for service in sorted(config.tuners)]
