@@ -18,7 +18,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components.iam import PermissionsBoundary, bounded_role
+from components.iam import PermissionsBoundary, bounded_role, checked_role_name
 from components.providers import Providers, opts
 from components.tags import guard_tags
 from guard.ci_grant import policy_of, policy_parts
@@ -31,7 +31,6 @@ from guard.config.ci import (
     pipeline_trust_policies,
     product_trust_policies,
 )
-from guard.config.errors import StackNameError
 from guard.config.stack import StackConfig
 from guard.oidc_trust import (
     GITHUB_AUDIENCE,
@@ -42,18 +41,10 @@ from guard.oidc_trust import (
 
 #: Tag read by the oidc-deploy-not-from-pull-request policy (with the ``-deploy`` name suffix).
 ROLE_KIND_TAG = "guard:role"
-MAX_ROLE_NAME = 64
 
 
 def role_name(stack: str, *parts: str) -> str:
-    name = "-".join(("guard", stack, *parts))
-    if len(name) > MAX_ROLE_NAME:
-        # IAM's limit; shortening silently would break the ARNs written in the workflows.
-        raise StackNameError(
-            f"IAM role name {name!r} is {len(name)} characters; IAM allows {MAX_ROLE_NAME}: "
-            "use a shorter stack or product name"
-        )
-    return name
+    return checked_role_name("-".join(("guard", stack, *parts)), "stack or product")
 
 
 class CiRole(pulumi.ComponentResource):

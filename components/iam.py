@@ -75,6 +75,21 @@ class PermissionsBoundary(pulumi.ComponentResource):
         self.register_outputs({"arn": self.arn})
 
 
+#: IAM's limit on a role name.
+MAX_ROLE_NAME = 64
+
+
+def checked_role_name(name: str, shorten: str = "stack") -> str:
+    """``name`` if IAM accepts it as a role name; shortening silently would break the ARNs that
+    workflows and services' consoles hold, so a long one is the user's to shorten."""
+    if len(name) > MAX_ROLE_NAME:
+        raise StackNameError(
+            f"IAM role name {name!r} is {len(name)} characters; IAM allows {MAX_ROLE_NAME}: "
+            f"use a shorter {shorten} name"
+        )
+    return name
+
+
 def bounded_role(
     logical_name: str,
     *,

@@ -19,11 +19,10 @@ from collections.abc import Sequence
 import pulumi
 import pulumi_aws as aws
 
-from components.iam import PermissionsBoundary, bounded_role
+from components.iam import PermissionsBoundary, bounded_role, checked_role_name
 from components.providers import Providers, opts
 from components.tags import guard_tags
 from guard.config.ci import compact_json
-from guard.config.errors import StackNameError
 from guard.config.stack import StackConfig
 from guard.config.tuner import SERVICE_NAMES, SecretValue, TunerService
 from guard.tuner import tuner_role_name
@@ -35,9 +34,6 @@ from guard.tuner_policy import (
     tuner_permissions,
     tuner_trust_policy,
 )
-
-#: IAM's limit on a role name.
-MAX_ROLE_NAME = 64
 
 
 class EncryptedExternalId(ValueError):
@@ -94,12 +90,7 @@ class TunerAccess(pulumi.ComponentResource):
         super().__init__("guard:tuner:TunerAccess", service, None, opts_)
         self.service = service
         access = config.tuners[service]
-        name = tuner_role_name(stack, service)
-        if len(name) > MAX_ROLE_NAME:
-            raise StackNameError(
-                f"IAM role name {name} is longer than {MAX_ROLE_NAME} characters: "
-                "use a shorter stack name"
-            )
+        name = checked_role_name(tuner_role_name(stack, service))
         provider = providers.regional
         acls = tuned_web_acls(config, stack, service)
         # Logical names are the role's name: a policy exception can name it (the component's
