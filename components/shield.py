@@ -10,7 +10,6 @@ CloudFront, the stack's region for an ALB), and so does its alarm and the topic 
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -19,6 +18,7 @@ import pulumi_aws as aws
 from pulumi_aws.shield import ProactiveEngagementEmergencyContactArgsDict
 
 from components.iam import PermissionsBoundary, bounded_role, service_trust_policy
+from components.lambda_function import FunctionSpec, lambda_function
 from components.product import ProductProtection
 from components.providers import GLOBAL_REGION, Providers, opts
 from components.routes import AlertRoutes
@@ -409,60 +409,37 @@ class SrtEscalation(pulumi.ComponentResource):
             tags=tags,
             opts=opts(self, provider),
         )
-        log_group = aws.cloudwatch.LogGroup(
-            "logs",
-            name=f"/aws/lambda/{name}",
-            retention_in_days=LOG_RETENTION_DAYS,
-            tags=tags,
-            opts=opts(self, provider),
-        )
-        role = bounded_role(
-            "role",
-            name=name,
-            description="guard SRT escalation: open DDoS support cases, write its own logs",
-            trust=service_trust_policy("lambda.amazonaws.com"),
-            boundary=boundary,
-            tags=tags,
-            opts_=opts(self, provider),
-        )
-        policy = aws.iam.RolePolicy(
-            "role",
-            role=role.name,
-            policy=json.dumps(
-                escalation_policy(
+        self.function = lambda_function(
+            self,
+            FunctionSpec(
+                name=name,
+                description="Opens a Shield Response Team support case when a guard DDoS alarm "
+                "fires",
+                role_description="guard SRT escalation: open DDoS support cases, write its own logs",
+                code=FUNCTION_CODE,
+                handler=HANDLER,
+                runtime=RUNTIME,
+                timeout=TIMEOUT_SECONDS,
+                log_days=LOG_RETENTION_DAYS,
+                policy=escalation_policy(
                     region=config.region,
                     account_id=config.account_id,
                     function_name=name,
                     queue_name=queue_name,
                     support_case=escalation.support_case,
-                )
-            ),
-            opts=opts(self, provider),
-        )
-        self.function = aws.lambda_.Function(
-            "function",
-            name=name,
-            description="Opens a Shield Response Team support case when a guard DDoS alarm fires",
-            runtime=RUNTIME,
-            handler=HANDLER,
-            code=pulumi.FileArchive(FUNCTION_CODE),
-            role=role.arn,
-            timeout=TIMEOUT_SECONDS,
-            memory_size=256,
-            reserved_concurrent_executions=RESERVED_CONCURRENCY,
-            environment={
-                "variables": {
+                ),
+                environment={
                     "SUPPORT_SEVERITY": escalation.severity,
                     "DEDUPE_HOURS": str(escalation.dedupe_hours),
                     "CC_EMAILS": ",".join(cc_emails),
                     "SUPPORT_CASE_ENABLED": "true" if escalation.support_case else "false",
                     "SUPPORT_LANGUAGE": escalation.language,
-                }
-            },
-            logging_config={"log_format": "Text", "log_group": log_group.name},
+                },
+                reserved_concurrency=RESERVED_CONCURRENCY,
+            ),
+            provider=provider,
             tags=tags,
-            # The role's permissions and the log group must exist before the first invocation.
-            opts=opts(self, provider, depends_on=[policy, log_group]),
+            boundary=boundary,
         )
         aws.lambda_.FunctionEventInvokeConfig(
             "async",

@@ -12,7 +12,8 @@ from collections.abc import Sequence
 import pulumi
 import pulumi_aws as aws
 
-from components.iam import PermissionsBoundary, bounded_role, service_trust_policy
+from components.iam import PermissionsBoundary
+from components.lambda_function import FunctionSpec, lambda_function
 from components.product import StackWebAcl
 from components.providers import Providers, opts
 from components.tags import guard_tags
@@ -66,27 +67,29 @@ class WafSampleDigest(pulumi.ComponentResource):
         tags = guard_tags(stack)
         name = digest_function_name(stack)
 
-        log_group = aws.cloudwatch.LogGroup(
-            "logs",
-            name=f"/aws/lambda/{name}",
-            retention_in_days=DIGEST_LOG_DAYS,
-            tags=tags,
-            opts=opts(self, provider),
-        )
-        role = bounded_role(
-            "role",
-            name=name,
-            description="guard WAF sample digest: read sampled requests, post to the normal route",
-            trust=service_trust_policy("lambda.amazonaws.com"),
-            boundary=boundary,
-            tags=tags,
-            opts_=opts(self, provider),
-        )
-        policy = aws.iam.RolePolicy(
-            "role",
-            role=role.name,
-            policy=json.dumps(
-                digest_policy(
+        # Names and scopes are plain; the ARNs carry the IDs WAF assigns on creation.
+        def render(arns: list[str]) -> str:
+            return json.dumps(
+                [
+                    {"name": acl.name, "scope": acl.scope, "arn": arn}
+                    for acl, arn in zip(web_acls, arns, strict=True)
+                ]
+            )
+
+        web_acls_json = pulumi.Output.all(*[acl.web_acl.arn for acl in web_acls]).apply(render)
+        self.function = lambda_function(
+            self,
+            FunctionSpec(
+                name=name,
+                description="Posts an hourly digest of WAF's blocked and counted sampled requests",
+                role_description="guard WAF sample digest: read sampled requests, post to the "
+                "normal route",
+                code=DIGEST_CODE,
+                handler=DIGEST_HANDLER,
+                runtime=DIGEST_RUNTIME,
+                timeout=DIGEST_TIMEOUT_SECONDS,
+                log_days=DIGEST_LOG_DAYS,
+                policy=digest_policy(
                     stack=stack,
                     region=region,
                     account_id=account,
@@ -98,44 +101,19 @@ class WafSampleDigest(pulumi.ComponentResource):
                         )
                         for acl in web_acls
                     ],
-                )
-            ),
-            opts=opts(self, provider),
-        )
-
-        # Names and scopes are plain; the ARNs carry the IDs WAF assigns on creation.
-        def render(arns: list[str]) -> str:
-            return json.dumps(
-                [
-                    {"name": acl.name, "scope": acl.scope, "arn": arn}
-                    for acl, arn in zip(web_acls, arns, strict=True)
-                ]
-            )
-
-        web_acls_json = pulumi.Output.all(*[acl.web_acl.arn for acl in web_acls]).apply(render)
-        self.function = aws.lambda_.Function(
-            "function",
-            name=name,
-            description="Posts an hourly digest of WAF's blocked and counted sampled requests",
-            runtime=DIGEST_RUNTIME,
-            handler=DIGEST_HANDLER,
-            code=pulumi.FileArchive(DIGEST_CODE),
-            role=role.arn,
-            timeout=DIGEST_TIMEOUT_SECONDS,
-            memory_size=256,
-            environment={
-                "variables": {
+                ),
+                environment={
                     "WEB_ACLS": web_acls_json,
                     "TOPIC_ARN": topic_arn,
                     "STACK": stack,
                     "WINDOW_MINUTES": str(DIGEST_WINDOW_MINUTES),
                     "MAX_SAMPLES": str(DIGEST_MAX_SAMPLES),
                     "ATHENA_WORKGROUP": workgroup,
-                }
-            },
-            logging_config={"log_format": "Text", "log_group": log_group.name},
+                },
+            ),
+            provider=provider,
             tags=tags,
-            opts=opts(self, provider, depends_on=[policy, log_group]),
+            boundary=boundary,
         )
         aws.lambda_.FunctionEventInvokeConfig(
             "async",
