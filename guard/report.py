@@ -9,7 +9,7 @@ from typing import Any
 from guard.plan import PlanResult
 from guard.policy_run import PolicyOutcome
 from guard.report_account import account_sections
-from guard.report_waf import render_waf_markdown, render_waf_text
+from guard.report_waf import render_waf_markdown, render_waf_text, waf_annotations
 from guard.resource_types import ROLE
 
 
@@ -63,6 +63,8 @@ def render_json(plan: PlanResult, extra: Mapping[str, Any] | None = None) -> str
         "resources": [r.to_json() for r in plan.resources],
         "outputs": plan.outputs,
         "warnings": list(plan.loaded.warnings),
+        # What no input holds (reasons, expiry, a tuner's band), for guard diff; not deployed.
+        "annotations": waf_annotations(plan),
     }
     document.update(extra or {})
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"

@@ -19,7 +19,15 @@ from guard.resource_types import ALARM, ASSOCIATION, IP_SET, SHIELD_TYPES, WEB_A
 from guard.shield_alarms import watched_resource
 from guard.waf_catalog import load_catalog
 from guard.waf_rule_form import rules_by_web_acl
-from guard.waf_rules import INCLUDED_WCU, owner_tags, statement_wcu, waf_for_tags, waf_owner
+from guard.waf_rules import (
+    INCLUDED_WCU,
+    managed_rule_name,
+    owner_tags,
+    statement_wcu,
+    waf_for_tags,
+    waf_owner,
+)
+from guard.waf_words import action_of, describe
 
 PROTECTION = SHIELD_TYPES["protection"]
 
@@ -79,45 +87,6 @@ class AclView:
     rules: tuple[RuleLine, ...]
 
 
-def _action_of(rule: Mapping[str, Any]) -> str:
-    if "Action" in rule:
-        return next(iter(rule["Action"])).lower()
-    override = next(iter(rule.get("OverrideAction", {"None": {}})))
-    return "count" if override == "Count" else "group actions"
-
-
-def describe(statement: Mapping[str, Any]) -> str:
-    """A statement in words (``over 100 requests / 300 s per IP on paths starting /login``)."""
-    ((kind, body),) = statement.items()
-    if kind == "RateBasedStatement":
-        key = (
-            "IP"
-            if body["AggregateKeyType"] == "IP"
-            else body.get("ForwardedIPConfig", {}).get("HeaderName", "")
-        )
-        text = f"over {body['Limit']} requests / {body.get('EvaluationWindowSec', 300)} s per {key}"
-        scope = body.get("ScopeDownStatement")
-        return text + (f" on {describe(scope)}" if scope else "")
-    if kind == "ByteMatchStatement":
-        return f"paths starting {body['SearchString']}"
-    if kind == "IPSetReferenceStatement":
-        return "IP set"
-    if kind == "ManagedRuleGroupStatement":
-        counted = [o["Name"] for o in body.get("RuleActionOverrides", [])]
-        suffix = f" (counting {', '.join(counted)})" if counted else ""
-        return f"{body['VendorName']} {body['Name']}{suffix}"
-    if kind == "RuleGroupReferenceStatement":
-        return f"rule group {body['ARN'].split('/')[-2]}"
-    if kind == "LabelMatchStatement":
-        return f"label {body['Key'].rsplit(':', 1)[-1]}"
-    if kind == "NotStatement":
-        return f"not {describe(body['Statement'])}"
-    if kind in ("AndStatement", "OrStatement"):
-        joiner = " and " if kind == "AndStatement" else " or "
-        return joiner.join(describe(s) for s in body["Statements"])
-    return kind
-
-
 def shares_rules(web_acl: ResourceRecord) -> bool:
     """Whether ``pulumi up`` leaves the web ACL's rule list to others (a tuner's band)."""
     return "rules" in web_acl.ignore_changes
@@ -146,7 +115,7 @@ def rule_lines(
     lines = []
     for rule in rules:
         what = describe(rule["Statement"])
-        action = _action_of(rule)
+        action = action_of(rule)
         ip_set = (ip_sets or {}).get(str(rule["Name"]))
         if ip_set is not None:
             count = len(ip_set.inputs.get("addresses") or [])
@@ -376,4 +345,40 @@ def render_waf_markdown(plan: PlanResult) -> list[str]:
         out += ["| priority | rule | action | matches |", "|---:|---|---|---|"]
         out += [f"| {r.priority_text} | `{r.name}` | {r.action} | {r.what} |" for r in acl.rules]
         out += ["", "</details>", ""]
+    return out
+
+
+def waf_annotations(plan: PlanResult) -> dict[str, dict[str, Any]]:
+    """What the configuration says about each web ACL that no recorded input holds, by URN.
+
+    The plan JSON's ``annotations`` (README, "Plan JSON"): each IP list entry's reason and
+    expiry, each exclusion's reason, guard's own WCU and the tuner sharing the web ACL, so that
+    ``guard diff`` can say why an entry or exclusion is there. Nothing here is deployed.
+    """
+    products: list[Product] = list(plan.loaded.config.products)
+    out: dict[str, dict[str, Any]] = {}
+    for acl in acl_views(plan):
+        found = waf_for_tags(products, acl.record.inputs.get("tags"))
+        exclusions = {}
+        if found is not None:
+            for ref in found[1].managed_rules:
+                for index, exclusion in enumerate(ref.exclusions):
+                    if exclusion.reason:
+                        exclusions[f"{managed_rule_name(ref)}-exclusion-{index}"] = exclusion.reason
+        note: dict[str, Any] = {
+            "ip_entries": [
+                {"list": e.list_kind, "cidr": e.cidr, "reason": e.reason, "expires": e.expires}
+                for e in acl.ip_lists
+            ],
+            "exclusion_reasons": exclusions,
+            "wcu": acl.wcu,
+        }
+        if acl.tuner is not None:
+            note["tuner"] = {
+                "service": acl.tuner.service,
+                "rule_prefix": acl.tuner.rule_prefix,
+                "priorities": acl.tuner.priorities.describe(),
+                "wcu": acl.tuner.wcu,
+            }
+        out[acl.record.urn] = note
     return out
