@@ -1,5 +1,5 @@
-"""The ``guard`` command: ``guard plan`` (offline plan of a stack), ``guard drill``,
-``guard bootstrap`` and ``guard stacks``.
+"""The ``guard`` command: ``guard plan`` (offline plan of a stack), ``guard diff`` (what a change
+does to a stack's protections), ``guard drill``, ``guard bootstrap`` and ``guard stacks``.
 
 :func:`main` parses the arguments and runs a command, raising what the command raises, so that
 tests call it in-process. The console script (``guard``) and ``python -m guard`` run
@@ -24,14 +24,11 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import NoReturn
 
+from guard.cli_plan import DIFF_USAGE
 from guard.config import ConfigError, load_stack_file
-from guard.config.errors import StackNameError
 from guard.config.loader import stack_file_for, unknown_stack_message
-from guard.suggest import did_you_mean
+from guard.exit_codes import EXIT_CONFIG, EXIT_INTERNAL, EXIT_OK
 
-EXIT_OK, EXIT_POLICY, EXIT_CONFIG = 0, 1, 2
-#: An unexpected exception: a bug in guard, not a verdict on the stack (EX_SOFTWARE, sysexits.h).
-EXIT_INTERNAL = 70
 #: Where :func:`entry_point` writes the traceback of an unexpected exception (relative to the
 #: working directory; the system's temporary directory when that cannot be written).
 CRASH_DIR = Path(".guard")
@@ -58,9 +55,9 @@ EPILOG = (
     'Run "guard COMMAND --help" for a command\'s options, output formats and exit codes.\n'
     "\n"
     "exit codes:\n"
-    "  0   done (plan: no mandatory policy is violated)\n"
-    "  1   plan: a mandatory policy is violated; bootstrap: an existing bucket or key differs;\n"
-    "      drill: the rehearsal failed\n"
+    "  0   done (plan: no mandatory policy is violated; diff: whatever changed)\n"
+    "  1   plan: a mandatory policy is violated; diff --fail-on weakens: a change weakens\n"
+    "      protection; bootstrap: an existing bucket or key differs; drill: the rehearsal failed\n"
     "  2   usage or configuration error: each error names the file, line, key, bad value and\n"
     "      what is allowed; nothing was planned, changed or deployed\n" + INTERNAL_ERROR_LINE
 )
@@ -81,11 +78,45 @@ PLAN_EPILOG = (
     "            outputs, warnings, policy findings and the exceptions applied; the same input\n"
     "            gives byte-identical output\n"
     "\n"
+    "--base GIT_REF: also plan the stack at that git revision and lead with guard diff's\n"
+    "comparison: markdown puts the diff first and folds the full plan below it (the comment\n"
+    'CI posts), text prints the diff before the plan, json adds a "diff" key. The two plans\n'
+    "run in parallel; the exit code stays the plan's.\n"
+    "\n"
     "exit codes:\n"
     "  0   planned; no mandatory policy is violated (advisory findings may be listed)\n"
     "  1   planned; a mandatory policy is violated (listed in the output)\n"
-    "  2   usage or configuration error (on stderr, with file, line, key and what is allowed);\n"
-    "      nothing was planned\n" + INTERNAL_ERROR_LINE
+    "  2   usage or configuration error (on stderr, with file, line, key and what is allowed;\n"
+    "      with --base, also a bad ref or an error at the base, named as such); nothing was\n"
+    "      planned\n" + INTERNAL_ERROR_LINE
+)
+
+DIFF_DESCRIPTION = """\
+Show what a change does to a stack's protections: every change, by subject (a web ACL, a
+Shield protection, a CI role, ...), marked weakens, strengthens or neutral with a one-line
+reason, the weakening changes first. Compare two plan JSON files (guard plan --format json),
+or plan the stack twice: at the git revision GIT_REF (with that revision's own code, stack
+file and policy pack, in a temporary git worktree) and in the working tree. The two plans run
+in parallel, so --base takes about as long as one plan. A stack without a stack file at
+GIT_REF is a new stack; one whose file the working tree deleted is a removed stack.
+"""
+
+DIFF_EPILOG = (
+    "formats (--format, default: text):\n"
+    "  text      for a terminal: the verdict, then one line per change (effect, area,\n"
+    "            subject, reason), weakening changes first\n"
+    "  markdown  the pull-request comment: the verdict, what weakens protection, then the\n"
+    "            other changes (many neutral ones folded); one line when nothing changed\n"
+    '  json      for tools: {"stack", "base", "head", "status", "changes", "summary"}, each\n'
+    "            change with area, subject, kind, path, before, after, effect and reason; the\n"
+    "            same input gives byte-identical output\n"
+    "\n"
+    "exit codes:\n"
+    "  0   compared, whatever changed: the diff is a report\n"
+    "  1   --fail-on weakens was given and a change weakens protection\n"
+    "  2   usage or configuration error of either side, named (base (GIT_REF) or working\n"
+    "      tree), a ref that names no commit, or a file that is not a plan JSON document;\n"
+    "      nothing was compared\n" + INTERNAL_ERROR_LINE
 )
 
 DRILL_DESCRIPTION = """\
@@ -164,6 +195,57 @@ def _parser() -> argparse.ArgumentParser:
         type=_day,
         metavar="YYYY-MM-DD",
         help="judge expiry dates as of this day (default: today)",
+    )
+    plan.add_argument(
+        "--base",
+        metavar="GIT_REF",
+        help="lead with the diff against the stack at this git revision (see below)",
+    )
+
+    diff = commands.add_parser(
+        "diff",
+        help="what a change does to a stack's protections, weakening changes first",
+        usage=DIFF_USAGE,
+        description=DIFF_DESCRIPTION,
+        epilog=DIFF_EPILOG,
+        formatter_class=raw,
+    )
+    diff.add_argument(
+        "files",
+        nargs="*",
+        metavar="OLD.json NEW.json",
+        help="two plan JSON documents of one stack (guard plan --format json), old first",
+    )
+    diff.add_argument("--stack", metavar="NAME", help=STACK_HELP + "; with --base")
+    diff.add_argument(
+        "--base",
+        metavar="GIT_REF",
+        help="plan the stack at this git revision and compare it with the working tree",
+    )
+    diff.add_argument(
+        "--format",
+        choices=("text", "markdown", "json"),
+        default="text",
+        help="output format: text, markdown or json (default: %(default)s; see below)",
+    )
+    diff.add_argument(
+        "--fail-on",
+        choices=("weakens",),
+        help="exit 1 when a change weakens protection (default: exit 0 whatever changed)",
+    )
+    diff.add_argument(
+        "--today",
+        type=_day,
+        metavar="YYYY-MM-DD",
+        help="judge expiry dates as of this day (default: today): with --base, of both "
+        "plans; in both forms, which waivers expire within 30 days",
+    )
+    diff.add_argument(
+        "--policy-pack",
+        type=Path,
+        metavar="DIR",
+        help="with --base: the working tree's policy pack (default: policies; the base uses "
+        "the same directory at its revision)",
     )
 
     drill = commands.add_parser(
@@ -251,55 +333,15 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def plan_command(args: argparse.Namespace) -> int:
-    from guard.plan import run_program
-    from guard.policy_run import PolicyPackError, load_pack, run_policies
-    from guard.report import policy_sections, render_json, render_markdown, render_text
+    from guard.cli_plan import run_plan
 
-    path = args.config_file or Path(stack_file_for(args.stack))
-    try:
-        loaded = load_stack_file(path, today=args.today)
-    except ConfigError as error:
-        print(error.render(), file=sys.stderr)
-        print("nothing was planned or deployed", file=sys.stderr)
-        return EXIT_CONFIG
-    try:
-        policies = load_pack(args.policy_pack)
-    except PolicyPackError as error:
-        print(f"guard plan: {error}", file=sys.stderr)
-        return EXIT_CONFIG
-    known = [p.name for p in policies]
-    unknown = sorted({e.policy for e in loaded.config.policy_exceptions} - set(known))
-    if unknown:
-        named = ", ".join(f"{name}{did_you_mean(name, known)}" for name in unknown)
-        print(
-            f"{path}: guard:policy_exceptions names unknown policies: {named}; "
-            f"the pack has: {', '.join(known)}",
-            file=sys.stderr,
-        )
-        return EXIT_CONFIG
-    try:
-        result = run_program(loaded, args.stack)
-    except StackNameError as error:
-        print(f"{path}: stack {args.stack}: {error}", file=sys.stderr)
-        print("nothing was planned or deployed", file=sys.stderr)
-        return EXIT_CONFIG
-    outcome = run_policies(result, policies, today=args.today)
-    if args.format == "json":
-        sys.stdout.write(
-            render_json(
-                result,
-                {
-                    "policies": [v.to_json() for v in outcome.violations],
-                    "policy_exceptions_applied": outcome.exceptions,
-                },
-            )
-        )
-    else:
-        markdown = args.format == "markdown"
-        sections = policy_sections(outcome, markdown=markdown)
-        render = render_markdown if markdown else render_text
-        sys.stdout.write(render(result, sections))
-    return EXIT_POLICY if outcome.failed else EXIT_OK
+    return run_plan(args)
+
+
+def diff_command(args: argparse.Namespace) -> int:
+    from guard.cli_plan import run_diff
+
+    return run_diff(args)
 
 
 def drill_command(args: argparse.Namespace) -> int:
@@ -352,6 +394,9 @@ def stacks_command(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one ``guard`` command and return its exit code; unexpected exceptions propagate."""
     args = _parser().parse_args(argv)
+    if args.command == "diff":
+        # A stack may be missing on one side (new or removed): diff checks both sides itself.
+        return diff_command(args)
     if getattr(args, "stack", None) is not None and getattr(args, "config_file", None) is None:
         unknown = unknown_stack_message(args.stack)
         if unknown is not None:
