@@ -327,3 +327,13 @@ def test_identical_plans_of_the_example_stack_have_no_change(example_plan: Any) 
     same = diff_documents(base, head, base_label="a", head_label="b")
     assert same.changes == ()
     assert same.status == "unchanged"
+
+
+def test_a_tuner_band_moved_is_a_neutral_line_with_both_bands() -> None:
+    tuned = store(tuner={"service": "wafcharm"})
+    moved = store(tuner={"service": "wafcharm", "priorities": {"from": 200}})
+    change = only(waf_diff([tuned], [moved], tuners=True), path="tuner")
+    assert (change.kind, change.effect) == ("changed", "neutral")
+    assert change.reason == (
+        "tuner band or reservation wafcharm 100+ (1100 WCU) → wafcharm 200+ (1100 WCU)"
+    )
