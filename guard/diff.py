@@ -104,13 +104,15 @@ def compare(base: PlanDocument, head: PlanDocument, today: date | None = None) -
     return sorted(changes, key=Change.sort_key)
 
 
-def _covered(differs: tuple[AreaDiffer, ...], type_token: str) -> bool:
-    return any(type_token in d.covers for d in differs)
+def _covered(differs: tuple[AreaDiffer, ...], resource: PlanResource, ancestors: list[str]) -> bool:
+    return any(d.reads(resource.type, ancestors) for d in differs)
 
 
-def _explained(differs: tuple[AreaDiffer, ...], type_token: str, key: str) -> bool:
-    """Whether a differ reports this input (or ``protect``/``ignore_changes``) of the type."""
-    return any(d.explains(type_token, key) for d in differs)
+def _explained(
+    differs: tuple[AreaDiffer, ...], resource: PlanResource, ancestors: list[str], key: str
+) -> bool:
+    """Whether a differ reports this input (or ``protect``/``ignore_changes``) of the resource."""
+    return any(d.explains(resource.type, key, ancestors) for d in differs)
 
 
 def _is_component(resource: PlanResource) -> bool:
@@ -131,7 +133,8 @@ def other_changes(
         before, after = base.by_urn.get(urn), head.by_urn.get(urn)
         resource = after or before
         assert resource is not None
-        covered = _covered(differs, resource.type)
+        ancestors = (head if after is not None else base).ancestor_types(resource)
+        covered = _covered(differs, resource, ancestors)
         if before is None or after is None:
             if covered or _is_component(resource):
                 continue
@@ -163,8 +166,8 @@ def other_changes(
                     )
                 )
             continue
-        out += _input_changes(before, after, differs)
-        if before.protect != after.protect and not _explained(differs, after.type, "protect"):
+        out += _input_changes(before, after, differs, ancestors)
+        if before.protect != after.protect and not _explained(differs, after, ancestors, "protect"):
             effect: Effect = "weakens" if before.protect else "strengthens"
             out.append(
                 Change(
@@ -181,7 +184,7 @@ def other_changes(
                 )
             )
         if before.ignore_changes != after.ignore_changes and not _explained(
-            differs, after.type, "ignore_changes"
+            differs, after, ancestors, "ignore_changes"
         ):
             out.append(
                 Change(
@@ -201,11 +204,14 @@ def other_changes(
 
 
 def _input_changes(
-    before: PlanResource, after: PlanResource, differs: tuple[AreaDiffer, ...]
+    before: PlanResource,
+    after: PlanResource,
+    differs: tuple[AreaDiffer, ...],
+    ancestors: list[str],
 ) -> list[Change]:
     out = []
     for key in sorted(set(before.inputs) | set(after.inputs)):
-        if _explained(differs, after.type, key):
+        if _explained(differs, after, ancestors, key):
             continue
         for path, old, new in leaf_changes(before.inputs.get(key), after.inputs.get(key), key):
             descriptive = key in DESCRIPTIVE_INPUTS

@@ -37,6 +37,7 @@ from guard.diff_model import (
     compact,
     parse_json_text,
 )
+from guard.diff_parts import Report
 from guard.iam_eval import as_list, statements_in
 from guard.iam_grants import (
     Conditions,
@@ -83,23 +84,6 @@ class RoleView:
     session: int = DEFAULT_SESSION
     grants: dict[Grant, str] = field(default_factory=dict)
     managed: set[str] = field(default_factory=set)
-
-
-class Report(list[Change]):
-    """The changes about one subject, each built from what differs (area and subject fixed)."""
-
-    def __init__(self, area: Area, subject: str) -> None:
-        super().__init__()
-        self.area, self.subject = area, subject
-
-    def add(self, kind: Kind, path: str, old: Any, new: Any, effect: Effect, reason: str) -> None:
-        self.append(Change(self.area, self.subject, kind, path, old, new, effect, reason))
-
-    def gain(self, path: str, value: Any, effect: Effect, reason: str) -> None:
-        self.add("added", path, None, value, effect, reason)
-
-    def loss(self, path: str, value: Any, effect: Effect, reason: str) -> None:
-        self.add("removed", path, value, None, effect, reason)
 
 
 def _listing(items: list[str], limit: int = 6) -> str:
@@ -398,7 +382,7 @@ def _summary(role: RoleView) -> dict[str, Any]:
     }
 
 
-def role_changes(old: RoleView | None, new: RoleView | None, account: str | None) -> Report:
+def role_changes(old: RoleView | None, new: RoleView | None, account: str | None) -> list[Change]:
     """One role: added or removed as a whole, else its trust, session, boundary and grants."""
     role = new or old
     assert role is not None
@@ -408,12 +392,12 @@ def role_changes(old: RoleView | None, new: RoleView | None, account: str | None
         outside = any(_external(p, account) for p in new.trust if p[0] == "Allow")
         reason = f"new role assumable by {trusted or 'nobody'}; {_can_do(new)}"
         report.gain("role", _summary(new), "weakens" if outside else "neutral", reason)
-        return report
+        return report.out
     if old is not None and old.exists and (new is None or not new.exists):
         protects = _protects(old)
         reason = f"role deleted: {protects}" if protects else f"role deleted ({_can_do(old)})"
         report.loss("role", _summary(old), "weakens" if protects else "strengthens", reason)
-        return report
+        return report.out
     old, new = old or RoleView(role.name, role.area), new or RoleView(role.name, role.area)
     trust_changes(report, new, old)
     if old.session != new.session:
@@ -439,7 +423,7 @@ def role_changes(old: RoleView | None, new: RoleView | None, account: str | None
         reason = f"{_managed_name(arn)} detached" + (f": {protects}" if protects else "")
         effect = "weakens" if protects else "strengthens"
         report.loss(f"managed_policies[{arn}]", arn, effect, reason)
-    return report
+    return report.out
 
 
 def policy_changes(base: Side, head: Side) -> list[Change]:
@@ -465,7 +449,7 @@ def policy_changes(base: Side, head: Side) -> list[Change]:
             phrases = _phrases(who, "{} {} allows", "{} {} denies")
             before, after = (grants_of(p.inputs.get("policy"), name) for p in (old, new))
             grant_changes(report, before, after, phrases)
-        out += report
+        out += report.out
     return out
 
 
@@ -491,7 +475,7 @@ def provider_changes(base: PlanDocument, head: PlanDocument) -> list[Change]:
             elif old is not None:
                 reason = f"no role can be assumed with tokens from {host} any more"
                 report.loss("provider", dict(old.inputs), "strengthens", reason)
-            out += report
+            out += report.out
             continue
         for key, what in (("clientIdLists", "audience"), ("thumbprintLists", "thumbprint")):
             for value in sorted(_values(new, key) - _values(old, key)):
@@ -500,7 +484,7 @@ def provider_changes(base: PlanDocument, head: PlanDocument) -> list[Change]:
             for value in sorted(_values(old, key) - _values(new, key)):
                 reason = f"no longer accepts tokens with {what} {value}"
                 report.loss(f"{key}[{value}]", value, "strengthens", reason)
-        out += report
+        out += report.out
     return out
 
 

@@ -44,6 +44,8 @@ from guard.diff_parts import (
 
 DETECTION = "guard:detection:ThreatDetection"
 ALERTS = "guard:alerts:AlertRouting"
+#: The components this differ reads its types under (area names of the type tokens).
+DETECTION_PREFIX, ALERTS_PREFIX = "guard:detection:", "guard:alerts:"
 #: GuardDuty's republishing intervals, from the slowest (weakest) to the fastest.
 FREQUENCIES = ("SIX_HOURS", "ONE_HOUR", "FIFTEEN_MINUTES")
 #: An event pattern's source, as the service and what its events are called.
@@ -469,8 +471,9 @@ DIFFER = AreaDiffer(
             ),
             ALL_INPUTS,
         ),
-        # Shared with other areas; this differ reports those under its components only.
+        # Shared with other areas: each reports those under its own components (within).
         **dict.fromkeys((rt.EVENT_RULE, rt.EVENT_TARGET, rt.SUBSCRIPTION), ALL_INPUTS),
     },
     compare,
+    within=(DETECTION_PREFIX, ALERTS_PREFIX),
 )

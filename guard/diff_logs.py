@@ -519,8 +519,9 @@ DIFFER = AreaDiffer(
         ),
         # Not the bucket policy: an IAM document, read as the engine reads it.
         **dict.fromkeys((t for t in rt.BUCKET_TYPES if t != POLICY), ALL_INPUTS),
-        # Shared with other areas; this differ reports those under its components only.
+        # Shared with other areas: each reports those under its own components (within).
         **dict.fromkeys((*FIREHOSE_PARTS, *DIGEST_TYPES), ALL_INPUTS),
     },
     compare,
+    within=("guard:logs:",),
 )

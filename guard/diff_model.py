@@ -167,14 +167,16 @@ class PlanDocument:
         """The resources of these types, in URN order."""
         return [r for r in self.resources if r.type in types]
 
-    def children(self, urn: str) -> list[PlanResource]:
-        return [r for r in self.resources if r.parent == urn]
-
     def ancestor_types(self, resource: PlanResource) -> list[str]:
-        """The type tokens of the components a resource is declared under, nearest first."""
+        """The type tokens of the components a resource is declared under, nearest first.
+
+        A plan file is input: a parent chain that loops (hand-edited JSON) ends where it does.
+        """
         types = []
+        seen = {resource.urn}
         parent = resource.parent
-        while parent is not None and parent in self.by_urn:
+        while parent is not None and parent in self.by_urn and parent not in seen:
+            seen.add(parent)
             record = self.by_urn[parent]
             types.append(record.type)
             parent = record.parent
@@ -196,17 +198,27 @@ class AreaDiffer:
     ``covers`` maps a type token to the top-level input keys whose changes the differ reports
     (:data:`ALL_INPUTS`: all of them), and the pseudo-keys ``protect`` and ``ignore_changes``
     when it reports those; a differ covering a type reports that type's resources added and
-    removed. The engine reports every other change of those types, and of every other type, by
-    URN.
+    removed. With ``within`` (component type prefixes such as ``guard:shield:``), it reports
+    them only for resources declared under such a component. The engine reports every other
+    change, by URN.
     """
 
     area: str
     covers: Mapping[str, frozenset[str]]
     compare: Callable[[PlanDocument, PlanDocument], list[Change]]
+    within: tuple[str, ...] = ()
 
-    def explains(self, type_token: str, key: str) -> bool:
-        keys = self.covers.get(type_token)
-        return keys is not None and ("*" in keys or key in keys)
+    def reads(self, type_token: str, ancestors: Sequence[str] = ()) -> bool:
+        """Whether the differ reports a resource of this type declared under ``ancestors``
+        (the type tokens of its components, :meth:`PlanDocument.ancestor_types`)."""
+        if type_token not in self.covers:
+            return False
+        return not self.within or any(t.startswith(self.within) for t in ancestors)
+
+    def explains(self, type_token: str, key: str, ancestors: Sequence[str] = ()) -> bool:
+        """Whether the differ reports this input of such a resource."""
+        keys = self.covers.get(type_token, frozenset())
+        return self.reads(type_token, ancestors) and ("*" in keys or key in keys)
 
 
 def parse_json_text(value: Any) -> Any:

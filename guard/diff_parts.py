@@ -1,17 +1,17 @@
 """Building blocks of the area differs that read the same resource types (alarms, functions,
 event rules, queues, subscriptions): a :class:`Report` per subject, input handlers that say
 what one input's change does, resources paired across the two plans, endpoint names, and the
-report of shared-type resources that no area's component declares.
+names of the shared types.
 
-The shield, detection, alerts and logs differs are built from these; the engine's own
-by-URN report is what :func:`unowned_changes` matches for resources none of them owns.
+The shield, detection, alerts and logs differs are built from these; a shared-type resource
+under none of those components is the engine's to report, by URN.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from guard import resource_types as rt
@@ -28,10 +28,8 @@ from guard.diff_model import (
     parse_json_text,
 )
 
-#: Inputs that describe a resource without changing what it does (the engine's list).
-DESCRIPTIVE = DESCRIPTIVE_INPUTS
 #: Types several areas declare. The shield, detection, alerts and logs differs each report
-#: those under their own components; :func:`unowned_changes` reports the rest as the engine would.
+#: those under their own components (``AreaDiffer.within``); the engine reports the rest.
 SHARED_TYPES = frozenset(
     {
         rt.ALARM,
@@ -46,7 +44,6 @@ SHARED_TYPES = frozenset(
         rt.EVENT_TARGET,
     }
 )
-OWNERS = ("guard:shield:", "guard:detection:", "guard:alerts:", "guard:logs:")
 ALERT_TOPIC_RE = re.compile(
     r"^arn:[\w-]+:sns:(?P<region>[\w-]+):\d+:guard-.+-alerts-(?P<route>\w+)$"
 )
@@ -56,16 +53,22 @@ Pair = tuple[PlanResource | None, PlanResource | None]
 
 @dataclass
 class Report:
-    """The changes of one subject of one area, added to a shared list."""
+    """The changes of one subject of one area, added to ``out`` (a shared list, or its own)."""
 
     area: Area
     subject: str
-    out: list[Change]
+    out: list[Change] = field(default_factory=list)
 
     def add(
         self, kind: Kind, path: str, before: Any, after: Any, effect: Effect, reason: str
     ) -> None:
         self.out.append(Change(self.area, self.subject, kind, path, before, after, effect, reason))
+
+    def gain(self, path: str, value: Any, effect: Effect, reason: str) -> None:
+        self.add("added", path, None, value, effect, reason)
+
+    def loss(self, path: str, value: Any, effect: Effect, reason: str) -> None:
+        self.add("removed", path, value, None, effect, reason)
 
 
 #: Reports one input's change: ``(report, path, before, after)``, JSON text already parsed.
@@ -215,7 +218,7 @@ def inputs_changed(
         path = f"{prefix}.{key}" if prefix else key
         if key in handlers:
             handlers[key](report, path, old, new)
-        elif key in DESCRIPTIVE:
+        elif key in DESCRIPTIVE_INPUTS:
             report.add("changed", path, old, new, "neutral", f"{key} changed (descriptive only)")
         else:
             review(report, path, old, new)
@@ -268,29 +271,6 @@ def plumbing(report: Report, pair: Pair, what: str, handlers: Mapping[str, Handl
     else:
         text = f"[new {what}|{what} is deleted: review what {report.subject} loses]"
         presence(report, kind, resource.name, pair, text, "neutral")
-
-
-def unowned_changes(base: PlanDocument, head: PlanDocument) -> list[Change]:
-    """Shared-type resources under none of the areas' components, reported as the engine does."""
-
-    def unowned(document: PlanDocument) -> list[PlanResource]:
-        return [
-            r
-            for r in document.of_type(*SHARED_TYPES)
-            if not any(t.startswith(OWNERS) for t in document.ancestor_types(r))
-        ]
-
-    out: list[Change] = []
-    for pair in pairs(unowned(base), unowned(head)):
-        resource, kind = side(pair)
-        report = Report("other", f"{resource.name} ({resource.type.split(':')[-1]})", out)
-        if kind is None:
-            inputs_changed(report, "", *both(pair), {})
-        else:
-            text = f"[new {resource.type} {resource.name}|{resource.type} {resource.name} is "
-            text += "deleted; guard does not know what it protected: review it]"
-            presence(report, kind, resource.urn, pair, text, "neutral")
-    return out
 
 
 def endpoint_names(*documents: PlanDocument) -> dict[str, str]:

@@ -40,7 +40,6 @@ from guard.diff_parts import (
     set_changes,
     side,
     toggle,
-    unowned_changes,
 )
 from guard.shield_alarms import watched_resource
 
@@ -357,12 +356,12 @@ def compare(base: PlanDocument, head: PlanDocument) -> list[Change]:
     _engagement(base, head, out)
     _subscription(base, head, out)
     _escalation(base, head, out)
-    return out + unowned_changes(base, head)
+    return out
 
 
 COVERS: dict[str, frozenset[str]] = {
     **dict.fromkeys(T.values(), ALL_INPUTS),
-    # Claimed by every area that declares them, each for the resources under its components.
+    # Shared with other areas: each reports those under its own components (within).
     **dict.fromkeys(SHARED_TYPES, ALL_INPUTS),
 }
-DIFFER = AreaDiffer("shield", COVERS, compare)
+DIFFER = AreaDiffer("shield", COVERS, compare, within=("guard:shield:",))

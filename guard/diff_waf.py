@@ -13,10 +13,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from guard.diff_model import ALL_INPUTS, AreaDiffer, Change, Effect, PlanDocument, PlanResource
+from guard.diff_model import ALL_INPUTS, AreaDiffer, Change, PlanDocument, PlanResource
 from guard.diff_parts import endpoint_names
 from guard.diff_waf_lists import ip_list_changes, web_acl_name_of
-from guard.diff_waf_rules import rule_changes
+from guard.diff_waf_rules import rule_changes, waf_change
 from guard.resource_types import ASSOCIATION, IP_SET, WEB_ACL, WEB_ACL_RULE
 from guard.waf_rule_form import rules_by_web_acl
 from guard.waf_rules import INCLUDED_WCU, owner_tags, waf_owner
@@ -32,12 +32,6 @@ def subject_of(web_acl: PlanResource) -> str:
     product, profile = owner_tags(web_acl.inputs.get("tags"))
     owner = waf_owner(str(product or web_acl.name), profile)
     return f"{owner} (CloudFront)" if web_acl.inputs.get("scope") == "CLOUDFRONT" else owner
-
-
-def _change(
-    subject: str, kind: Any, path: str, before: Any, after: Any, effect: Effect, reason: str
-) -> Change:
-    return Change("waf", subject, kind, path, before, after, effect, reason)
 
 
 def waf_changes(base: PlanDocument, head: PlanDocument) -> list[Change]:
@@ -70,7 +64,7 @@ def _acl_added_or_removed(
     if after is not None:
         rules = new_rules.get(after.urn, [])
         default = next(iter(after.inputs.get("defaultAction") or {"allow": {}}))
-        return _change(
+        return waf_change(
             subject_of(after),
             "added",
             "web_acl",
@@ -81,7 +75,7 @@ def _acl_added_or_removed(
         )
     assert before is not None
     rules = old_rules.get(before.urn, [])
-    return _change(
+    return waf_change(
         subject_of(before),
         "removed",
         "web_acl",
@@ -99,7 +93,7 @@ def _default_action(subject: str, before: PlanResource, after: PlanResource) -> 
         return []
     weakens = new == "allow"
     return [
-        _change(
+        waf_change(
             subject,
             "changed",
             "default_action",
@@ -137,14 +131,14 @@ def _tuner_and_wcu(
                 f"{who} may now write its own rules (priorities {band}) into this web ACL; "
                 "guard does not review them"
             )
-            out.append(_change(subject, "added", "tuner", None, new_tuner, "weakens", reason))
+            out.append(waf_change(subject, "added", "tuner", None, new_tuner, "weakens", reason))
         elif old_shared and not new_shared:
             who = (old_tuner or {}).get("service", "the tuner")
             reason = f"the next pulumi up replaces the rule list: {who}'s rules are deleted"
-            out.append(_change(subject, "removed", "tuner", old_tuner, None, "weakens", reason))
+            out.append(waf_change(subject, "removed", "tuner", old_tuner, None, "weakens", reason))
         else:
             out.append(
-                _change(
+                waf_change(
                     subject,
                     "changed",
                     "tuner",
@@ -162,7 +156,7 @@ def _tuner_and_wcu(
             reason += "; now over it: every 500 WCU more cost extra per request"
         elif new_wcu <= INCLUDED_WCU < old_wcu:
             reason += "; back within it"
-        out.append(_change(subject, "changed", "wcu", old_wcu, new_wcu, "neutral", reason))
+        out.append(waf_change(subject, "changed", "wcu", old_wcu, new_wcu, "neutral", reason))
     return out
 
 
@@ -203,7 +197,7 @@ def association_changes(base: PlanDocument, head: PlanDocument) -> list[Change]:
         path = f"associations[{endpoint}]"
         if before is None:
             out.append(
-                _change(
+                waf_change(
                     endpoint,
                     "added",
                     path,
@@ -215,7 +209,7 @@ def association_changes(base: PlanDocument, head: PlanDocument) -> list[Change]:
             )
         elif after is None:
             out.append(
-                _change(
+                waf_change(
                     endpoint,
                     "removed",
                     path,
@@ -227,7 +221,7 @@ def association_changes(base: PlanDocument, head: PlanDocument) -> list[Change]:
             )
         else:
             out.append(
-                _change(
+                waf_change(
                     endpoint,
                     "changed",
                     path,

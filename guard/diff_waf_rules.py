@@ -23,9 +23,10 @@ STRENGTH = {"allow": -1, "count": 0, "challenge": 1, "captcha": 2, "block": 3, "
 _EXCLUSION = re.compile(r"^(?P<group>.+)-exclusion-\d+$")
 
 
-def _change(
+def waf_change(
     subject: str, kind: Any, path: str, before: Any, after: Any, effect: Effect, reason: str
 ) -> Change:
+    """A change of the WAF area."""
     return Change("waf", subject, kind, path, before, after, effect, reason)
 
 
@@ -78,7 +79,7 @@ def _rule_added_or_removed(subject: str, name: str, old: Rule | None, new: Rule 
             effect, reason = "neutral", f"new rule {name} counts {what} (it stops nothing yet)"
         else:
             effect, reason = "strengthens", f"new rule {name}: {what} → {action}"
-        return _change(subject, "added", path, None, dict(rule), effect, reason)
+        return waf_change(subject, "added", path, None, dict(rule), effect, reason)
     if action == "allow":
         effect, reason = "strengthens", f"rule {name} no longer lets {what} through"
     elif action == "count":
@@ -88,7 +89,7 @@ def _rule_added_or_removed(subject: str, name: str, old: Rule | None, new: Rule 
             "weakens",
             f"rule {name} is removed: {what} is no longer stopped ({action})",
         )
-    return _change(subject, "removed", path, dict(rule), None, effect, reason)
+    return waf_change(subject, "removed", path, dict(rule), None, effect, reason)
 
 
 def _rule_changed(
@@ -107,7 +108,7 @@ def _rule_changed(
         pass  # read with its group's rule states
     elif old_statement != new_statement:
         out.append(
-            _change(
+            waf_change(
                 subject,
                 "changed",
                 f"rules[{name}].statement",
@@ -134,7 +135,7 @@ def _action_change(subject: str, name: str, old: Rule, new: Rule) -> list[Change
     else:
         reason = f"{name} now answers {what} with {new_action} (was {old_action})"
     return [
-        _change(
+        waf_change(
             subject,
             "changed",
             f"rules[{name}].action",
@@ -167,7 +168,7 @@ def _rate_changes(subject: str, name: str, old: Rule, new: Rule) -> list[Change]
             "neutral": "keeps the rate",
         }
         out.append(
-            _change(
+            waf_change(
                 subject,
                 "changed",
                 f"rules[{name}].limit",
@@ -187,7 +188,9 @@ def _rate_changes(subject: str, name: str, old: Rule, new: Rule) -> list[Change]
             else f"{name} now counts per {new_key} (was per {old_key} header)"
         )
         out.append(
-            _change(subject, "changed", f"rules[{name}].key", old_key, new_key, "weakens", reason)
+            waf_change(
+                subject, "changed", f"rules[{name}].key", old_key, new_key, "weakens", reason
+            )
         )
     old_scope, new_scope = old.get("ScopeDownStatement"), new.get("ScopeDownStatement")
     if old_scope != new_scope:
@@ -195,7 +198,7 @@ def _rate_changes(subject: str, name: str, old: Rule, new: Rule) -> list[Change]
         new_text = describe(new_scope) if new_scope else "every request"
         effect = "strengthens" if new_scope is None else "weakens"
         out.append(
-            _change(
+            waf_change(
                 subject,
                 "changed",
                 f"rules[{name}].scope",
@@ -223,7 +226,7 @@ def _managed_changes(
     if old_version != new_version:
         older = bool(old_version and new_version and _version(new_version) < _version(old_version))
         out.append(
-            _change(
+            waf_change(
                 subject,
                 "changed",
                 f"rules[{name}].version",
@@ -239,7 +242,7 @@ def _managed_changes(
     new_configs = new_body.get("ManagedRuleGroupConfigs")
     if old_configs != new_configs:
         out.append(
-            _change(
+            waf_change(
                 subject,
                 "changed",
                 f"rules[{name}].config",
@@ -351,7 +354,7 @@ def _state_change(
         parts = [f"no longer blocks on {', '.join(gained)}"] if gained else []
         parts += [f"blocks on {', '.join(lost)} again"] if lost else []
         reason = f"{rule} " + "; ".join(parts)
-    return _change(subject, "changed", path, words(old), words(new), effect, reason)
+    return waf_change(subject, "changed", path, words(old), words(new), effect, reason)
 
 
 def _moves(subject: str, old: Sequence[Rule], new: Sequence[Rule]) -> list[Change]:
@@ -393,7 +396,7 @@ def _moves(subject: str, old: Sequence[Rule], new: Sequence[Rule]) -> list[Chang
         elif strengthens:
             reason += ": a rule that stops requests now decides before an allow rule"
         out.append(
-            _change(
+            waf_change(
                 subject,
                 "moved",
                 f"rules[{name}].priority",

@@ -6,6 +6,7 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from guard.diff_policy import where
 from guard.plan import PlanResult
 from guard.policy_run import PolicyOutcome
 from guard.report_account import account_sections
@@ -70,13 +71,6 @@ def render_json(plan: PlanResult, extra: Mapping[str, Any] | None = None) -> str
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
 
-def _where(urn: str) -> str:
-    """The resource a finding is on, or "stack" for a finding about the stack as a whole."""
-    if not urn or urn.endswith("pulumi:pulumi:Stack") or "::pulumi:pulumi:Stack::" in urn:
-        return "stack"
-    return urn.rsplit("::", 1)[-1]
-
-
 def policy_sections(outcome: PolicyOutcome, *, markdown: bool) -> list[str]:
     """The policy findings, then the waived ones (each once, with what it waived, the reason
     and the expiry), shown before anything else."""
@@ -93,7 +87,7 @@ def policy_sections(outcome: PolicyOutcome, *, markdown: bool) -> list[str]:
         if outcome.violations:
             out += ["| level | severity | policy | resource | message |", "|---|---|---|---|---|"]
             out += [
-                f"| {v.enforcement_level} | {v.severity} | `{v.policy}` | `{_where(v.urn)}` | {v.message} |"
+                f"| {v.enforcement_level} | {v.severity} | `{v.policy}` | `{where(v.urn)}` | {v.message} |"
                 for v in outcome.violations
             ]
             out.append("")
@@ -105,7 +99,7 @@ def policy_sections(outcome: PolicyOutcome, *, markdown: bool) -> list[str]:
                 "|---|---|---|---|---|---|",
             ]
             out += [
-                f"| `{e['policy']}` | `{_where(e['urn'])}` | {e['message']} | `{e['resource']}` "
+                f"| `{e['policy']}` | `{where(e['urn'])}` | {e['message']} | `{e['resource']}` "
                 f"| {e['reason']} | {e['expires']} |"
                 for e in outcome.exceptions
             ]
@@ -114,11 +108,11 @@ def policy_sections(outcome: PolicyOutcome, *, markdown: bool) -> list[str]:
     out = [f"policies: {verdict}; {len(advisory)} advisory{waived}"]
     out += [
         f"  {v.enforcement_level.upper():<9} {v.severity:<8} {v.policy}: {v.message}\n"
-        f"    at {_where(v.urn)}"
+        f"    at {where(v.urn)}"
         for v in outcome.violations
     ]
     out += [
-        f"  WAIVED    {e['policy']} on {_where(e['urn'])}: {e['message']}\n"
+        f"  WAIVED    {e['policy']} on {where(e['urn'])}: {e['message']}\n"
         f"    by exception {e['resource']} until {e['expires']}: {e['reason']}"
         for e in outcome.exceptions
     ]

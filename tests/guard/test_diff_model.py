@@ -38,3 +38,18 @@ def test_leaf_changes_name_each_differing_path_and_read_json_text() -> None:
         ("new", None, True),
         ("policy.Statement[0].Action", "s3:GetObject", "s3:*"),
     ]
+
+
+def test_a_parent_chain_that_loops_ends_instead_of_hanging() -> None:
+    """A hand-edited plan file may name a resource as its own ancestor."""
+    looped = {"type": "guard:x:A", "name": "a", "parent": "b", "inputs": {}}
+    plan = PlanDocument.from_json(
+        {
+            "stack": "prod",
+            "resources": [
+                {**looped, "urn": "a"},
+                {**looped, "urn": "b", "type": "guard:x:B", "name": "b", "parent": "a"},
+            ],
+        }
+    )
+    assert plan.ancestor_types(plan.by_urn["a"]) == ["guard:x:B"]

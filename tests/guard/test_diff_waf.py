@@ -4,44 +4,27 @@ the real program on both sides, with the line and the effect a reviewer relies o
 from __future__ import annotations
 
 import json
-from functools import cache
 from typing import Any
 
 import pytest
 
-from guard.diff_model import PlanDocument
+from guard.diff_model import Change, PlanDocument
 from guard.diff_waf_lists import uncovered
 from guard.diff_waf_rules import rule_changes
-from tests.conftest import alb_arn, load, minimal_product
-from tests.guard.diff_plans import changes_of, only, plan_document
+from tests.conftest import alb_arn, minimal_product
+from tests.guard.diff_plans import changes as area_changes
+from tests.guard.diff_plans import only, plan
 
 ACCESS = {"principal": "arn:aws:iam::123456789012:root", "external_id": {"secure": "v1:x"}}
 BLOCKED = {"cidr": "203.0.113.0/24", "reason": "credential stuffing", "expires": "2027-01-31"}
 
 
-@cache
-def _document(products_json: str, tuners: bool) -> PlanDocument:
-    products = json.loads(products_json)
-    extra = {"tuners": {"wafcharm": ACCESS}} if tuners else {}
-    return plan_document(load(products=products, **extra))
-
-
-def document(*products: dict[str, Any], tuners: bool = False) -> PlanDocument:
-    return _document(json.dumps(products, sort_keys=True), tuners)
-
-
 def waf_diff(
     base: list[dict[str, Any]], head: list[dict[str, Any]], tuners: bool = False
-) -> list[Any]:
-    from guard.diff import diff_documents
-
-    result = diff_documents(
-        document(*base, tuners=tuners),
-        document(*head, tuners=tuners),
-        base_label="base",
-        head_label="head",
-    )
-    return changes_of(result, "waf")
+) -> list[Change]:
+    """The WAF changes between two product lists, each planned once per session."""
+    extra = {"tuners": {"wafcharm": ACCESS}} if tuners else {}
+    return area_changes(plan(products=base, **extra), plan(products=head, **extra), "waf")
 
 
 def store(**waf: Any) -> dict[str, Any]:
