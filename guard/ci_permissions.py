@@ -654,4 +654,36 @@ def preview_grants(scope: PipelineScope) -> list[Grant]:
     State is read-only: with a self-managed backend ``pulumi preview`` takes no lock and writes
     no checkpoint, and this role is assumable from any pull-request branch.
     """
-    return _state(scope, write=False) + _reads(scope)
+    grants = _state(scope, write=False) + _reads(scope)
+    if scope.alerts:
+        grants += _posture_summary(scope)
+    return grants
+
+
+def _posture_summary(s: PipelineScope) -> list[Grant]:
+    """``guard audit --notify`` (the weekly posture run) posts its summary to the normal route.
+
+    Publishing only, to the normal topics only: the role cannot subscribe, read or reach the
+    urgent route, and a key is used only through SNS. A pull request's preview job can post to
+    the normal channel too; docs/audit.md says so.
+    """
+    return [
+        grant(
+            "PostureSummary",
+            [TOPIC],
+            ["sns:Publish"],
+            [s.arn("sns", f"{s.prefix}alerts-normal")],
+            why="guard audit --notify: the weekly summary to the normal Slack route",
+        ),
+        grant(
+            "PostureSummaryKey",
+            [KEY],
+            ["kms:GenerateDataKey", "kms:Decrypt"],
+            [s.keys],
+            {
+                "StringLike": {"kms:ViaService": "sns.*.amazonaws.com"},
+                "StringEquals": {"aws:ResourceTag/managed-by": "guard"},
+            },
+            why="the alert topics are encrypted with guard's key; only through SNS",
+        ),
+    ]

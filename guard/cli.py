@@ -1,5 +1,6 @@
 """The ``guard`` command: ``guard plan`` (offline plan of a stack), ``guard diff`` (what a change
-does to a stack's protections), ``guard drill``, ``guard bootstrap`` and ``guard stacks``.
+does to a stack's protections), ``guard drill``, ``guard bootstrap``, ``guard stacks`` and ``guard audit`` (the live account
+against the stack).
 
 :func:`main` parses the arguments and runs a command, raising what the command raises, so that
 tests call it in-process. The console script (``guard``) and ``python -m guard`` run
@@ -48,7 +49,8 @@ INTERNAL_ERROR_LINE = _internal_error(3)
 DESCRIPTION = """\
 guard protects internet-facing AWS endpoints (WAF, Shield Advanced, threat detection, keyless
 CI) from one stack file per stack: stacks/Pulumi.<stack>.yaml, or the directory in
-$GUARD_STACKS_DIR. guard plan checks a stack offline, without credentials; pulumi up deploys it.
+$GUARD_STACKS_DIR. guard plan checks a stack offline, without credentials; pulumi up deploys it;
+guard audit compares the live account with it.
 """
 
 EPILOG = (
@@ -57,9 +59,11 @@ EPILOG = (
     "exit codes:\n"
     "  0   done (plan: no mandatory policy is violated; diff: whatever changed)\n"
     "  1   plan: a mandatory policy is violated; diff --fail-on weakens: a change weakens\n"
-    "      protection; bootstrap: an existing bucket or key differs; drill: the rehearsal failed\n"
+    "      protection; bootstrap: an existing bucket or key differs; drill: the rehearsal failed;\n"
+    "      audit: the live account has gaps\n"
     "  2   usage or configuration error: each error names the file, line, key, bad value and\n"
-    "      what is allowed; nothing was planned, changed or deployed\n" + INTERNAL_ERROR_LINE
+    "      what is allowed; nothing was planned, changed or deployed (audit, bootstrap: also\n"
+    "      no, wrong-account or denied credentials, or AWS unreachable)\n" + INTERNAL_ERROR_LINE
 )
 
 PLAN_DESCRIPTION = """\
@@ -305,6 +309,10 @@ def _parser() -> argparse.ArgumentParser:
         "--endpoint-url", help="send every AWS call to this endpoint (default: AWS's own)"
     )
 
+    from guard.audit import add_audit_parser
+
+    add_audit_parser(commands, STACK_HELP, CONFIG_FILE_HELP, _internal_error(2))
+
     stacks = commands.add_parser(
         "stacks",
         help="list the stacks of the stack files in deploy order (what CI plans and deploys)",
@@ -378,6 +386,12 @@ def bootstrap_command(args: argparse.Namespace) -> int:
     )
 
 
+def audit_command(args: argparse.Namespace) -> int:
+    from guard.audit import run_audit
+
+    return run_audit(args)
+
+
 def stacks_command(args: argparse.Namespace) -> int:
     from guard.stacks import StacksError, list_stacks, render_json, render_text
 
@@ -408,6 +422,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return bootstrap_command(args)
     if args.command == "stacks":
         return stacks_command(args)
+    if args.command == "audit":
+        return audit_command(args)
     return drill_command(args)
 
 

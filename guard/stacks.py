@@ -60,6 +60,8 @@ class Stack:
     backend: str | None
     secrets_provider: str | None
     deploy_order: int
+    #: The stack has guard:alerts: the weekly ``guard audit --notify`` has a topic to post to.
+    alerts: bool
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -118,6 +120,7 @@ def read_stack(path: Path) -> Stack:
         backend=f"s3://{pipeline.state_bucket}" if pipeline else None,
         secrets_provider=_secrets_provider(path),
         deploy_order=pipeline.deploy_order if pipeline else DEFAULT_DEPLOY_ORDER,
+        alerts=config.alerts is not None,
     )
 
 

@@ -35,7 +35,7 @@ def exit_codes(text: str) -> dict[str, str]:
 
 def test_guard_help_describes_commands_and_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
     text = help_of(capsys)
-    for command in ("plan", "drill", "bootstrap", "stacks"):
+    for command in ("plan", "diff", "drill", "bootstrap", "audit", "stacks"):
         assert re.search(rf"^    {command}\b", text, re.MULTILINE), command
     assert "--version" in text and "GUARD_STACKS_DIR" in text
     codes = exit_codes(text)
@@ -57,6 +57,16 @@ def test_plan_help_describes_formats_default_and_exit_codes(
     assert set(codes) == {"0", "1", "2", "70"}
     assert "mandatory policy is violated" in codes["1"]
     assert "configuration error" in codes["2"]
+
+
+def test_audit_help_describes_formats_and_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
+    text = help_of(capsys, "audit")
+    assert "read-only" in text and "preview role" in text
+    for fmt in ("text", "markdown", "json"):
+        assert re.search(rf"^  {fmt} +\S", text, re.MULTILINE), fmt
+    codes = exit_codes(text)
+    assert set(codes) == {"0", "1", "2", "70"}
+    assert codes["1"].startswith("audited, gaps") and codes["2"].startswith("the audit could not")
 
 
 def test_drill_help_lists_its_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:

@@ -33,6 +33,7 @@ KEYS = {
     "backend",
     "secrets_provider",
     "deploy_order",
+    "alerts",
 }
 KMS_PROVIDER = "awskms://alias/guard-mine-secrets?region=eu-west-1"
 
@@ -75,6 +76,8 @@ def test_json_lists_the_fixture_stacks_in_deploy_order(
         assert entry["region"] == "ap-northeast-1"
         assert entry["backend"] == "s3://example-pulumi-state"
         assert entry["secrets_provider"] is None
+    # Both fixture stacks have guard:alerts: the weekly audit posts their summaries.
+    assert [e["alerts"] for e in entries] == [True, True]
     assert {e["name"]: e["account"] for e in entries} == {
         "staging": "123456789012",
         "prod": "111111111111",
@@ -150,6 +153,7 @@ def test_a_new_stack_alone_lists_only_it(
         "backend": "s3://my-org-pulumi-state",
         "secrets_provider": None,
         "deploy_order": 100,
+        "alerts": False,
     }
 
 
