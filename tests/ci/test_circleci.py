@@ -330,3 +330,175 @@ def test_circleci_assume_role_exports_a_session(tmp_path: Path) -> None:
     )
     assert no_token.returncode == 1
     assert "No OIDC token" in no_token.stdout
+
+
+# --- the weekly posture audit --------------------------------------------------------------
+
+POSTURE_LOOP = "guard audit of each stack with a preview role"
+POSTURE_SCHEDULE = {
+    "or": [
+        {
+            "and": [
+                {"equal": ["scheduled_pipeline", "<< pipeline.trigger_source >>"]},
+                {"equal": ["posture", "<< pipeline.schedule.name >>"]},
+            ]
+        },
+        "<< pipeline.parameters.posture >>",
+    ]
+}
+
+
+def test_circleci_posture_runs_on_its_schedule_only() -> None:
+    config = circleci()
+    assert config["parameters"]["posture"] == {
+        "type": "boolean",
+        "default": False,
+        "description": config["parameters"]["posture"]["description"],
+    }
+    workflows = config["workflows"]
+    assert workflows["posture"]["when"] == POSTURE_SCHEDULE
+    # The posture schedule (or a posture=true pipeline) runs nothing else: no deploy
+    # waiting for approval every week.
+    for workflow in ("preview", "deploy"):
+        assert workflows[workflow]["when"] == {
+            "not": {
+                "or": [
+                    {"equal": ["posture", "<< pipeline.schedule.name >>"]},
+                    "<< pipeline.parameters.posture >>",
+                ]
+            }
+        }
+    assert workflow_jobs(config, "posture") == {"posture": ("posture", {"context": "guard-oidc"})}
+
+
+def test_circleci_posture_job_loops_over_guard_stacks() -> None:
+    job = circleci()["jobs"]["posture"]
+    assert step_names(job) == [
+        "install",
+        "list-stacks",
+        "aws-session",
+        "restore_cache",
+        POSTURE_LOOP,
+        "save_cache",
+        "store_artifacts",
+    ]
+    command = run_command(job["steps"], POSTURE_LOOP)
+    assert (
+        "jq -r '.stacks[] | select(.preview_role != null) | [.name, .preview_role, .region, "
+        "(.alerts // false)] | @tsv' stacks.json" in command
+    )
+    assert 'assume_role "$role" "$region" "$stack" || exit 2' in command
+    assert "pulumi" not in command
+    (restore,) = [s["restore_cache"] for s in job["steps"] if "restore_cache" in s]
+    (save,) = [s["save_cache"] for s in job["steps"] if "save_cache" in s]
+    (artifacts,) = [s["store_artifacts"] for s in job["steps"] if "store_artifacts" in s]
+    # The newest cache of the branch, saved even when the audit fails the step.
+    assert save["key"] == "guard-posture-v1-{{ .Branch }}-{{ epoch }}"
+    assert restore["keys"] == ["guard-posture-v1-{{ .Branch }}-"]
+    assert save["paths"] == ["previous"] and save["when"] == "always"
+    assert artifacts == {"path": "posture", "destination": "posture", "when": "always"}
+
+
+STUB_AUDIT = """#!/usr/bin/env bash
+echo "guard $* as ${AWS_ROLE:-nobody}" >> "$LOG"
+stack="$3"
+status_of="STATUS_${stack}"
+status="${!status_of:-0}"
+case " $* " in
+  *" --format json "*)
+    if [ "$status" -le 1 ]; then
+      printf '{"stack":"%s","findings":{"securityhub":{"critical":0,"high":%s,"total":3}}}\\n' \\
+        "$stack" "$status"
+    fi
+    if [ "$status" = 70 ]; then mkdir -p .guard && echo "Traceback ${stack}" > .guard/crash-1.txt; fi
+    ;;
+  *) echo "# posture ${stack}" ;;
+esac
+exit "$status"
+"""
+
+
+@pytest.fixture
+def posture_stacks(circleci_stacks: Path) -> Path:
+    """circleci_stacks with guard:alerts in c, a guard audit stand-in and last week's audits."""
+    stacks = json.loads((circleci_stacks / "stacks.json").read_text(encoding="utf-8"))
+    for entry in stacks["stacks"]:
+        entry["alerts"] = entry["name"] == "c"
+    (circleci_stacks / "stacks.json").write_text(json.dumps(stacks), encoding="utf-8")
+    guard = circleci_stacks / ".venv" / "bin" / "guard"
+    guard.parent.mkdir(parents=True)
+    guard.write_text(STUB_AUDIT, encoding="utf-8")
+    guard.chmod(0o755)
+    previous = circleci_stacks / "previous"
+    previous.mkdir()
+    last_week = {"stack": "a", "findings": {"securityhub": {"critical": 1, "high": 0, "total": 1}}}
+    (previous / "a.json").write_text(json.dumps(last_week), encoding="utf-8")
+    (previous / "b.json").write_text(json.dumps({**last_week, "stack": "b"}), encoding="utf-8")
+    (previous / "c.json").write_text("{not json", encoding="utf-8")
+    (previous / "d.json").write_text(json.dumps(last_week), encoding="utf-8")  # a's, not d's
+    return circleci_stacks
+
+
+def test_circleci_posture_audits_every_stack_and_lists_failures(posture_stacks: Path) -> None:
+    script = run_command(circleci()["jobs"]["posture"]["steps"], POSTURE_LOOP)
+    result, log = _circleci_run(
+        posture_stacks,
+        script + '\necho "after=${AWS_ROLE:-}"',
+        STATUS_a="1",
+        STATUS_b="2",
+        STATUS_d="70",
+    )
+    role = "arn:aws:iam::123456789012:role/guard-{}-pipeline-preview"
+    audit = "guard audit --stack {0} --format {1}{2} as {0}"
+    assert log == [
+        f"assume {role.format('a')} eu-west-1 a",
+        audit.format("a", "json", " --previous previous/a.json"),
+        audit.format("a", "markdown", " --previous previous/a.json"),
+        f"assume {role.format('b')} eu-west-1 b",
+        audit.format("b", "json", " --previous previous/b.json"),  # 2: no second read
+        f"assume {role.format('c')} eu-west-1 c",
+        audit.format("c", "json", ""),  # last week's file is not JSON: no trend
+        audit.format("c", "markdown", " --notify"),  # c has guard:alerts
+        f"assume {role.format('d')} eu-west-1 d",
+        audit.format("d", "json", ""),  # another stack's JSON: no trend
+    ]  # offline has no preview role
+    assert result.returncode == 1
+    assert "posture gaps in: a (posture/<stack>.md in the artifacts)" in result.stdout
+    assert "could not be audited:\n  b (exit 2: the audit could not be made" in result.stdout
+    assert "  d (exit 70: a bug in guard, not a gap)" in result.stdout
+    assert "Traceback d" in result.stdout
+    assert "after=" not in result.stdout
+    reports = posture_stacks / "posture"
+    assert (reports / "a.md").read_text() == "# posture a\n"
+    assert (reports / "d-crash-1.txt").read_text() == "Traceback d\n"
+    assert not (posture_stacks / ".guard" / "crash-1.txt").exists()
+    # This week's JSON replaces last week's; b, not audited, keeps its older one.
+    previous = posture_stacks / "previous"
+    for stack, high in (("a", 1), ("c", 0)):
+        document = json.loads((previous / f"{stack}.json").read_text())
+        assert document["findings"]["securityhub"]["high"] == high
+        assert (previous / f"{stack}.json").read_text() == (reports / f"{stack}.json").read_text()
+    assert json.loads((previous / "b.json").read_text())["findings"]["securityhub"]["critical"] == 1
+
+
+def test_circleci_posture_passes_without_gaps(posture_stacks: Path) -> None:
+    script = run_command(circleci()["jobs"]["posture"]["steps"], POSTURE_LOOP)
+    result, log = _circleci_run(posture_stacks, script + '\necho "after=${AWS_ROLE:-}"')
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.splitlines()[-1] == "after="  # no session left in the job's shell
+    assert len([line for line in log if line.startswith("assume")]) == 4
+    assert sorted(p.name for p in (posture_stacks / "posture").iterdir()) == [
+        f"{stack}.{ext}" for stack in "abcd" for ext in ("json", "md")
+    ]
+
+
+def test_circleci_posture_without_a_session_could_not_audit(posture_stacks: Path) -> None:
+    script = run_command(circleci()["jobs"]["posture"]["steps"], POSTURE_LOOP)
+    failing = posture_stacks.parent / "bash_env_no_token"
+    failing.write_text('assume_role() { echo "No OIDC token"; return 1; }\n', encoding="utf-8")
+    result, log = _circleci_run(posture_stacks, script, BASH_ENV=str(failing))
+    assert result.returncode == 1
+    assert log == []  # guard never ran
+    for stack in "abcd":
+        assert f"  {stack} (exit 2: the audit could not be made" in result.stdout
+    assert "posture gaps in" not in result.stdout

@@ -28,8 +28,18 @@ LINT_SCRIPT = ROOT / ".ci" / "lint-workflows"
 CI_FILES = [*sorted(WORKFLOWS.glob("*.yml")), CIRCLECI, DEPENDABOT]
 
 #: The per-stack job of each workflow and the pipeline role it assumes.
-STACK_JOBS = {"preview.yml": "plan", "deploy.yml": "deploy", "drift.yml": "drift"}
-ROLE_KIND = {"preview.yml": "preview", "deploy.yml": "deploy", "drift.yml": "preview"}
+STACK_JOBS = {
+    "preview.yml": "plan",
+    "deploy.yml": "deploy",
+    "drift.yml": "drift",
+    "posture.yml": "posture",
+}
+ROLE_KIND = {
+    "preview.yml": "preview",
+    "deploy.yml": "deploy",
+    "drift.yml": "preview",
+    "posture.yml": "preview",
+}
 #: The per-stack jobs' matrix: what the `stacks` job built from `guard stacks`.
 STACKS_MATRIX = "${{ fromJSON(needs.stacks.outputs.matrix) }}"
 #: A matrix cannot be empty: the per-stack jobs are skipped when there is no stack.
@@ -93,7 +103,7 @@ ALL_WORKFLOWS = sorted(p.name for p in WORKFLOWS.glob("*.yml"))
 
 
 def test_expected_workflows_exist() -> None:
-    assert {"preview.yml", "deploy.yml", "drift.yml"} <= set(ALL_WORKFLOWS)
+    assert {"preview.yml", "deploy.yml", "drift.yml", "posture.yml"} <= set(ALL_WORKFLOWS)
 
 
 # --- permissions and credentials -----------------------------------------------------------
@@ -277,6 +287,407 @@ def test_drift_workflow() -> None:
     assert login["run"].strip() == 'pulumi login "$BACKEND_URL"'
 
 
+# --- the weekly posture audit (posture.yml) -------------------------------------------------
+
+POSTURE_TITLE = 'title="Posture gaps in stack ${STACK}"'
+#: The audit's exit code, as the audit step records it.
+AUDIT_STATUS = "steps.audit.outputs.status"
+RUN_URL = "https://github.com/my-org/my-infra/actions/runs/77"
+
+
+def posture_step(name: str) -> dict[str, Any]:
+    job = load("posture.yml")["jobs"]["posture"]
+    return steps(job)[index_of(job, lambda s: s.get("name") == name)]
+
+
+def test_posture_workflow() -> None:
+    workflow = load("posture.yml")
+    on = triggers(workflow)
+    assert on["workflow_dispatch"] is None
+    (schedule,) = on["schedule"]
+    minute, hour, day, month, weekday = schedule["cron"].split()
+    assert minute.isdigit() and hour.isdigit()
+    assert (day, month) == ("*", "*") and weekday.isdigit()  # once a week
+    assert workflow["permissions"] == {}
+    assert workflow["concurrency"] == {"group": "guard-posture", "cancel-in-progress": False}
+    job = workflow["jobs"]["posture"]
+    assert job["permissions"] == {"contents": "read", "id-token": "write", "issues": "write"}
+    assert job["strategy"]["fail-fast"] is False
+    assert all(isinstance(j["timeout-minutes"], int) for j in workflow["jobs"].values())
+    # guard audit plans in-process: no Pulumi CLI, no state backend.
+    assert not any(uses(s, PULUMI_ACTION) for s in steps(job))
+    assert "pulumi" not in "\n".join(runs(workflow))
+    previous = index_of(job, lambda s: s.get("id") == "previous")
+    oidc = index_of(job, lambda s: uses(s, CONFIGURE_AWS))
+    audit = index_of(job, lambda s: s.get("id") == "audit")
+    text = index_of(job, lambda s: s.get("name") == "Write the posture issue text")
+    open_ = index_of(job, lambda s: "gh issue create" in s.get("run", ""))
+    close = index_of(job, lambda s: "gh issue close" in s.get("run", ""))
+    fail = index_of(job, lambda s: s.get("name") == "Fail when the audit could not be made")
+    assert previous < oidc < audit < text < open_ < close < fail
+    # Only the steps before the credentials and after the audit talk to GitHub.
+    for i, step in enumerate(steps(job)):
+        if "gh " in step.get("run", ""):
+            assert i in {previous, open_, close}, step.get("name")
+
+
+def test_posture_issue_steps_follow_the_exit_code() -> None:
+    job = load("posture.yml")["jobs"]["posture"]
+    text = posture_step("Write the posture issue text")
+    open_ = steps(job)[index_of(job, lambda s: "gh issue create" in s.get("run", ""))]
+    close = steps(job)[index_of(job, lambda s: "gh issue close" in s.get("run", ""))]
+    fail = posture_step("Fail when the audit could not be made")
+    # 1 gaps: open or update; 0 no gaps: close; anything else (2, 70): fail, no issue touched.
+    assert open_["if"] == f"{AUDIT_STATUS} == '1'"
+    assert close["if"] == f"{AUDIT_STATUS} == '0'"
+    assert text["if"] == f"{AUDIT_STATUS} == '0' || {AUDIT_STATUS} == '1'"
+    assert fail["if"] == f"{AUDIT_STATUS} != '0' && {AUDIT_STATUS} != '1'"
+    assert "gh " not in fail["run"]
+    for step in (text, fail):
+        assert step["env"] == {"AUDIT_STATUS": "${{ steps.audit.outputs.status }}"}
+    for step in (open_, close, step_with_id(job, "previous")):
+        assert POSTURE_TITLE in step["run"]
+    assert "--label posture" in open_["run"] and "--state open --label posture" in close["run"]
+    assert "LIMIT = 65536" in text["run"]
+    audit = step_with_id(job, "audit")
+    assert audit["env"] == {"ALERTS": "${{ matrix.alerts }}"}
+
+
+# The posture steps, run as GitHub runs them, with stand-ins for guard and gh.
+
+STUB_AUDIT = """#!/usr/bin/env bash
+echo "guard $*" >> "$LOG"
+case " $* " in
+  *" --format json "*) status="${JSON_STATUS:-0}"; cat "$AUDIT_JSON" ;;
+  *) status="${MD_STATUS:-0}"; cat "$AUDIT_MD" ;;
+esac
+if [ "$status" = 70 ]; then mkdir -p .guard && echo "Traceback: a bug" > .guard/crash-1.txt; fi
+exit "$status"
+"""
+STUB_GH = """#!/usr/bin/env bash
+echo "gh $*" >> "$LOG"
+case "$1 $2" in
+  "issue list") case " $* " in *" --state all "*) cat "$GH_ALL" ;; *) cat "$GH_OPEN" ;; esac ;;
+  "issue view") cat "$GH_VIEW" ;;
+esac
+"""
+
+
+def audit_json(**changes: Any) -> dict[str, Any]:
+    """A ``guard audit --format json`` document of stack ``mine``."""
+    return {
+        "stack": "mine",
+        "account": "123456789012",
+        "regions": ["eu-west-1"],
+        "generated_at": "2026-11-23T22:23:00+00:00",
+        "coverage": {"uncovered": [], "gone": []},
+        "waf": [],
+        "shield": {},
+        "findings": {
+            "securityhub": {"critical": 1, "high": 2, "total": 5, "by_control": [], "trend": None},
+            "guardduty": {"critical": 0, "high": 0},
+        },
+        "gaps": [{"kind": "finding", "subject": "S3.1", "detail": "an <b>--></b> in a title"}],
+        **changes,
+    }
+
+
+@pytest.fixture
+def posture(tmp_path: Path) -> Path:
+    """A checkout for the posture steps: guard and gh stand-ins, no issue yet."""
+    if shutil.which("jq") is None:
+        pytest.skip("jq is not installed")
+    cwd = tmp_path / "checkout"
+    venv_bin = cwd / ".venv" / "bin"
+    venv_bin.mkdir(parents=True)
+    (venv_bin / "python").symlink_to(sys.executable)
+    (venv_bin / "guard").write_text(STUB_AUDIT, encoding="utf-8")
+    (venv_bin / "guard").chmod(0o755)
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "gh").write_text(STUB_GH, encoding="utf-8")
+    (bin_dir / "gh").chmod(0o755)
+    for name in ("gh_open.json", "gh_all.json"):
+        (tmp_path / name).write_text("[]", encoding="utf-8")
+    (tmp_path / "audit.json").write_text(json.dumps(audit_json()), encoding="utf-8")
+    (tmp_path / "audit.md").write_text("## guard audit: `mine` (gaps)\n", encoding="utf-8")
+    return cwd
+
+
+def _posture_run(
+    cwd: Path, name: str, **env: str
+) -> tuple[subprocess.CompletedProcess[str], list[str], dict[str, str]]:
+    tmp = cwd.parent
+    log, output = tmp / "log", tmp / "github_output"
+    log.write_text("", encoding="utf-8")
+    output.write_text("", encoding="utf-8")
+    result = subprocess.run(
+        ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", posture_step(name)["run"]],
+        cwd=cwd,
+        env={
+            "PATH": f"{tmp / 'bin'}:{os.environ['PATH']}",
+            "LOG": str(log),
+            "GITHUB_OUTPUT": str(output),
+            "GITHUB_SERVER_URL": "https://github.com",
+            "GITHUB_REPOSITORY": "my-org/my-infra",
+            "GITHUB_RUN_ID": "77",
+            "STACK": "mine",
+            "GH_OPEN": str(tmp / "gh_open.json"),
+            "GH_ALL": str(tmp / "gh_all.json"),
+            "GH_VIEW": str(tmp / "gh_view.json"),
+            "AUDIT_JSON": str(tmp / "audit.json"),
+            "AUDIT_MD": str(tmp / "audit.md"),
+            **env,
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    outputs = dict(line.split("=", 1) for line in output.read_text().splitlines())
+    return result, log.read_text(encoding="utf-8").splitlines(), outputs
+
+
+JSON_RUN = "guard audit --stack mine --format json"
+MD_RUN = "guard audit --stack mine --format markdown"
+
+
+@pytest.mark.parametrize(
+    ("json_status", "md_status", "alerts", "status"),
+    [
+        ("0", "0", "true", "0"),
+        ("1", "1", "false", "1"),
+        ("1", "2", "true", "2"),  # e.g. --notify could not publish
+        ("2", "0", "true", "2"),  # the first read failed: no second one
+        ("70", "0", "true", "70"),
+    ],
+)
+def test_posture_audit_step(
+    posture: Path, json_status: str, md_status: str, alerts: str, status: str
+) -> None:
+    result, log, outputs = _posture_run(
+        posture, "Audit", JSON_STATUS=json_status, MD_STATUS=md_status, ALERTS=alerts
+    )
+    assert result.returncode == 0, result.stderr  # the status decides the later steps
+    assert outputs == {"status": status}
+    notify = " --notify" if alerts == "true" else ""
+    expected = [JSON_RUN]
+    if json_status in ("0", "1"):
+        expected.append(MD_RUN + notify)
+    assert log == expected
+    assert (posture / "posture.json").read_text() == (posture.parent / "audit.json").read_text()
+    if status == "70":
+        assert "Traceback: a bug" in result.stdout
+
+
+def test_posture_audit_step_with_a_previous_audit(posture: Path) -> None:
+    (posture / "previous.json").write_text(json.dumps(audit_json()), encoding="utf-8")
+    _, log, _ = _posture_run(posture, "Audit", ALERTS="")
+    assert log == [f"{JSON_RUN} --previous previous.json", f"{MD_RUN} --previous previous.json"]
+
+
+def _records(text: str) -> list[dict[str, Any]]:
+    found = re.findall(r"<!-- guard-audit-json\n(.*?)\n-->", text, re.DOTALL)
+    return [json.loads(raw) for raw in found]
+
+
+def _units(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def test_posture_issue_text_with_gaps(posture: Path) -> None:
+    (posture / "posture.md").write_text("## guard audit\n", encoding="utf-8")
+    (posture / "posture.json").write_text(json.dumps(audit_json()), encoding="utf-8")
+    result, _, _ = _posture_run(posture, "Write the posture issue text", AUDIT_STATUS="1")
+    assert result.returncode == 0, result.stderr
+    body = (posture / "issue.md").read_text(encoding="utf-8")
+    assert body.startswith(
+        f"`guard audit` found gaps between stack `mine` and its account in {RUN_URL}"
+    )
+    assert "## guard audit\n" in body
+    # The record is the audit JSON, whole; nothing in it can end the HTML comment early.
+    assert body.count("-->") == 1
+    assert _records(body) == [audit_json()]
+    assert not (posture / "closing.md").exists()
+
+
+def test_posture_closing_text(posture: Path) -> None:
+    (posture / "posture.md").write_text("## guard audit: no gaps\n", encoding="utf-8")
+    (posture / "posture.json").write_text(json.dumps(audit_json(gaps=[])), encoding="utf-8")
+    result, _, _ = _posture_run(posture, "Write the posture issue text", AUDIT_STATUS="0")
+    assert result.returncode == 0, result.stderr
+    body = (posture / "closing.md").read_text(encoding="utf-8")
+    assert body.startswith(f"No gaps in stack `mine` as of {RUN_URL}.")
+    assert _records(body) == [audit_json(gaps=[])]
+    assert not (posture / "issue.md").exists()
+
+
+@pytest.mark.parametrize(("rows", "lines"), [(6000, 10), (10, 6000)], ids=["details", "fence"])
+def test_posture_issue_text_stays_under_githubs_limit(posture: Path, rows: int, lines: int) -> None:
+    # A report too long for an issue, cut inside its <details> table or inside its code fence,
+    # with characters outside the BMP (two UTF-16 units each), and a JSON too long to keep whole.
+    report = (
+        "## guard audit\n\n<details><summary>Security Hub by control</summary>\n\n"
+        + "| 🔥 control |\n" * rows
+        + "</details>\n\n```\n"
+        + "endpoint 🔥 uncovered\n" * lines
+        + "```\n"
+    )
+    assert _units(report) > 80000
+    (posture / "posture.md").write_text(report, encoding="utf-8")
+    big = audit_json(coverage={"uncovered": [{"arn": "x" * 100}] * 400, "gone": []})
+    assert _units(json.dumps(big)) > 65536 // 2
+    (posture / "posture.json").write_text(json.dumps(big), encoding="utf-8")
+    result, _, _ = _posture_run(posture, "Write the posture issue text", AUDIT_STATUS="1")
+    assert result.returncode == 0, result.stderr
+    body = (posture / "issue.md").read_text(encoding="utf-8")
+    assert 64000 < _units(body) <= 65536
+    kept = body[: body.index("\n\n[truncated: see the full report in ")]
+    if rows > lines:
+        assert "```" not in kept and kept.endswith("| 🔥 control |\n</details>")
+    else:
+        assert kept.endswith("endpoint 🔥 uncovered\n```")
+    # What the cut left open is closed, so the record stays an HTML comment.
+    assert body.count("<details>") == body.count("</details>") == 1
+    assert sum(line.startswith("```") for line in body.splitlines()) == 2 * (rows < lines)
+    # The record keeps what --previous reads.
+    (record,) = _records(body)
+    assert record == {k: big[k] for k in ("stack", "account", "generated_at", "findings")}
+    assert body.endswith("\n-->\n")
+
+
+def test_posture_previous_audit_without_an_issue(posture: Path) -> None:
+    result, log, _ = _posture_run(posture, "Read the previous audit")
+    assert result.returncode == 0, result.stderr
+    assert "this audit has no trend" in result.stdout
+    assert not (posture / "previous.json").exists()
+    assert log == ["gh issue list --state all --label posture --limit 200 --json number,title"]
+
+
+def test_posture_previous_audit_round_trip(posture: Path) -> None:
+    # Last week's audit opened the issue; this one reads its record back for --previous.
+    (posture / "posture.md").write_text("## guard audit\n", encoding="utf-8")
+    (posture / "posture.json").write_text(json.dumps(audit_json()), encoding="utf-8")
+    _posture_run(posture, "Write the posture issue text", AUDIT_STATUS="1")
+    body = (posture / "issue.md").read_text(encoding="utf-8")
+    (posture / "issue.md").unlink()
+    newer = audit_json(generated_at="2026-11-30T22:23:00+00:00")
+    forged = audit_json(generated_at="2026-12-01T00:00:00+00:00")
+    other_stack = audit_json(stack="other", generated_at="2026-12-02T00:00:00+00:00")
+
+    def comment(login: str, record: dict[str, Any]) -> dict[str, Any]:
+        text = f"No gaps\n<!-- guard-audit-json\n{json.dumps(record)}\n-->\n"
+        return {"author": {"login": login}, "body": text}
+
+    tmp = posture.parent
+    (tmp / "gh_all.json").write_text(
+        json.dumps(
+            [
+                {"number": 12, "title": "Posture gaps in stack mine"},
+                {"number": 40, "title": "Posture gaps in stack mine-too"},
+                {"number": 3, "title": "Posture gaps in stack mine"},
+            ]
+        ),
+        encoding="utf-8",
+    )
+    view: dict[str, Any] = {
+        "author": {"login": "github-actions"},
+        "body": body.replace("\n", "\r\n"),  # as GitHub may hand it back
+        "comments": [
+            {"author": {"login": "github-actions"}, "body": f"Still open in {RUN_URL}"},
+            comment("mallory", forged),  # not the issue's author: ignored
+            comment("github-actions", other_stack),  # another stack's: ignored
+            comment("github-actions", newer),
+            {"author": {"login": "github-actions"}, "body": "<!-- guard-audit-json\n{\n-->"},
+        ],
+    }
+    (tmp / "gh_view.json").write_text(json.dumps(view), encoding="utf-8")
+    result, log, _ = _posture_run(posture, "Read the previous audit")
+    assert result.returncode == 0, result.stderr
+    assert log[1] == "gh issue view 12 --json author,body,comments"  # the newest issue
+    previous = posture / "previous.json"
+    assert json.loads(previous.read_text()) == newer
+    assert "Trend against the audit of 2026-11-30T22:23:00+00:00 (issue #12)." in result.stdout
+    # Without the closing comment, the body's record; both pass guard audit --previous.
+    view["comments"] = view["comments"][:3]
+    (tmp / "gh_view.json").write_text(json.dumps(view), encoding="utf-8")
+    _posture_run(posture, "Read the previous audit")
+    assert json.loads(previous.read_text()) == audit_json()
+    from guard.audit import read_previous
+
+    assert read_previous(previous) == audit_json()
+    reduced = {k: newer[k] for k in ("stack", "account", "generated_at", "findings")}
+    previous.write_text(json.dumps(reduced), encoding="utf-8")
+    assert read_previous(previous) == reduced
+
+
+def test_posture_gaps_open_an_issue(posture: Path) -> None:
+    (posture / "issue.md").write_text("report", encoding="utf-8")
+    result, log, _ = _posture_run(posture, "Open or update the posture issue")
+    assert result.returncode == 1
+    assert "::error::posture gaps in stack mine" in result.stdout
+    assert log[-1] == (
+        "gh issue create --title Posture gaps in stack mine --label posture --body-file issue.md"
+    )
+    assert not [line for line in log if "issue edit" in line or "issue comment" in line]
+
+
+def test_posture_gaps_update_the_open_issue(posture: Path) -> None:
+    (posture / "issue.md").write_text("report", encoding="utf-8")
+    (posture.parent / "gh_open.json").write_text(
+        json.dumps(
+            [
+                {"number": 9, "title": "Posture gaps in stack mine-too"},
+                {"number": 5, "title": "Posture gaps in stack mine"},
+            ]
+        ),
+        encoding="utf-8",
+    )
+    result, log, _ = _posture_run(posture, "Open or update the posture issue")
+    assert result.returncode == 1
+    assert log[-2:] == [
+        "gh issue edit 5 --body-file issue.md",
+        f"gh issue comment 5 --body Still open in {RUN_URL}",
+    ]
+    assert not [line for line in log if "issue create" in line]
+
+
+def test_posture_without_gaps_closes_the_open_issue(posture: Path) -> None:
+    (posture.parent / "gh_open.json").write_text(
+        json.dumps([{"number": 5, "title": "Posture gaps in stack mine"}]), encoding="utf-8"
+    )
+    result, log, _ = _posture_run(posture, "Close the posture issue")
+    assert result.returncode == 0, result.stderr
+    assert log[-2:] == [
+        "gh issue comment 5 --body-file closing.md",
+        "gh issue close 5 --reason completed",
+    ]
+    (posture.parent / "gh_open.json").write_text("[]", encoding="utf-8")
+    result, log, _ = _posture_run(posture, "Close the posture issue")
+    assert result.returncode == 0, result.stderr
+    assert len(log) == 1 and "gh issue list --state open" in log[0]
+
+
+@pytest.mark.parametrize(
+    ("status", "message"),
+    [
+        ("2", "::error::stack mine could not be audited (exit 2: configuration, credentials"),
+        ("70", "::error::guard audit crashed on stack mine (exit 70: a bug in guard, not a gap"),
+        ("137", "::error::guard audit exited with 137 on stack mine"),
+    ],
+)
+def test_posture_fails_when_the_audit_could_not_be_made(
+    posture: Path, status: str, message: str
+) -> None:
+    result, log, _ = _posture_run(
+        posture, "Fail when the audit could not be made", AUDIT_STATUS=status
+    )
+    assert result.returncode == 1
+    assert result.stdout.startswith(message)
+    assert "the posture issue is unchanged" in result.stdout
+    assert log == []  # gh is not called
+
+
 # --- stacks: from the stack files, through `guard stacks` ----------------------------------
 
 
@@ -385,6 +796,7 @@ EXPECTED_STACKS = {
     "preview.yml": ["staging", "prod", "offline"],  # offline: the offline plan only
     "deploy.yml": ["staging", "prod"],
     "drift.yml": ["staging", "prod"],
+    "posture.yml": ["staging", "prod"],
 }
 
 
