@@ -1,41 +1,93 @@
 """Threat detection: GuardDuty, Security Hub and Trusted Advisor, announced through the alert routes.
 
 GuardDuty and Security Hub run in the stack's region; Trusted Advisor publishes its events in
-us-east-1 only, so its rule lives there and uses that region's topics. Every rule's target turns
-the event into an AWS Chatbot custom notification (title, severity, account, region, resource
-and a console link) with the catalog's input transformers. Patterns are JSON built from plain
-data, so the plan and the policy pack see exactly what EventBridge will match.
+us-east-1 only, so its rule lives there and uses that region's topics. GuardDuty and Security
+Hub rules turn the event into an AWS Chatbot custom notification (title, severity, account,
+region, resource and a console link) with input transformers (``guard.detection_messages``);
+GuardDuty has one rule per route and resource type, because a transformer cannot choose the
+details block to read. Trusted Advisor's rule invokes a small formatter function
+(``functions/trusted_advisor``) that publishes to the normal topic in us-east-1: the values of
+its events sit under keys no InputPath can reach. Patterns are JSON built from plain data, so
+the plan and the policy pack see exactly what EventBridge will match.
 """
 
 from __future__ import annotations
 
 import json
-from typing import cast
+from typing import Any, cast
 
 import pulumi
 import pulumi_aws as aws
 
+from components.iam import PermissionsBoundary
+from components.lambda_function import FunctionSpec, lambda_function
 from components.providers import GLOBAL_REGION, Providers, opts
 from components.routes import AlertRoutes, Route
 from components.tags import guard_tags
 from guard.config.stack import StackConfig
 from guard.detection_catalog import (
     EventPattern,
-    InputTransformer,
     guardduty_features,
-    guardduty_routes,
-    guardduty_transformer,
+    guardduty_rules,
     route_securityhub,
     securityhub_pattern,
-    securityhub_transformer,
     standard_arn,
     trusted_advisor_pattern,
-    trusted_advisor_transformer,
+)
+from guard.detection_messages import (
+    InputTransformer,
+    guardduty_transformer,
+    securityhub_transformer,
 )
 
 #: GuardDuty findings also reach Security Hub; its own rule announces them, so the Security Hub
 #: rules leave them out rather than post every GuardDuty finding twice.
 ANNOUNCED_ELSEWHERE = ("GuardDuty",)
+
+#: The Trusted Advisor formatter: the folder, relative to the repository root where Pulumi runs.
+FORMATTER_CODE = "functions/trusted_advisor"
+FORMATTER_HANDLER = "handler.lambda_handler"
+FORMATTER_RUNTIME = "python3.12"
+FORMATTER_TIMEOUT_SECONDS = 30
+FORMATTER_LOG_DAYS = 30
+
+
+def formatter_name(stack: str) -> str:
+    return f"guard-{stack}-trusted-advisor"
+
+
+def formatter_policy(*, stack: str, account_id: str, topic_arn: str) -> dict[str, Any]:
+    """The formatter's permissions: publish to the normal topic in us-east-1, write its logs."""
+    region = GLOBAL_REGION
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "PublishAlerts",
+                "Effect": "Allow",
+                "Action": ["sns:Publish"],
+                "Resource": [topic_arn],
+            },
+            {
+                # The alert topics are encrypted: SNS asks KMS for a data key as the publisher.
+                # AlertRoutes exposes topics, not their key: "any key of the region, via SNS".
+                "Sid": "EncryptThroughSns",
+                "Effect": "Allow",
+                "Action": ["kms:GenerateDataKey*", "kms:Decrypt"],
+                "Resource": [f"arn:aws:kms:{region}:{account_id}:key/*"],
+                "Condition": {"StringEquals": {"kms:ViaService": f"sns.{region}.amazonaws.com"}},
+            },
+            {
+                "Sid": "WriteOwnLogs",
+                "Effect": "Allow",
+                "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                "Resource": [
+                    f"arn:aws:logs:{region}:{account_id}:log-group:/aws/lambda/"
+                    f"{formatter_name(stack)}:*"
+                ],
+            },
+        ],
+    }
 
 
 class ThreatDetection(pulumi.ComponentResource):
@@ -48,6 +100,7 @@ class ThreatDetection(pulumi.ComponentResource):
         stack: str,
         providers: Providers,
         routes: AlertRoutes | None,
+        boundary: PermissionsBoundary,
         opts_: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("guard:detection:ThreatDetection", f"guard-{stack}-detection", None, opts_)
@@ -87,14 +140,16 @@ class ThreatDetection(pulumi.ComponentResource):
                 or None,
                 opts=opts(self, regional),
             )
-        for route, pattern in guardduty_routes().items():
+        # One rule per route and resource type: each message reads its type's details block.
+        for rule in guardduty_rules():
+            kind = rule.resource.resource_type if rule.resource else "other resource type"
             self._rule(
-                f"guardduty-{route}",
-                f"GuardDuty findings for the {route} channel",
-                pattern,
-                cast(Route, route),
+                rule.name,
+                f"GuardDuty findings on a {kind} for the {rule.route} channel",
+                rule.pattern,
+                cast(Route, rule.route),
                 region,
-                guardduty_transformer(),
+                guardduty_transformer(rule.resource),
                 regional,
             )
 
@@ -138,17 +193,114 @@ class ThreatDetection(pulumi.ComponentResource):
                 depends_on=[account],
             )
 
-        # Trusted Advisor: no resource to enable (the checks run for every account); only the rule.
-        self._rule(
-            "trusted-advisor",
-            f"Trusted Advisor checks turning {', '.join(detection.trusted_advisor.notify)}",
-            trusted_advisor_pattern(detection.trusted_advisor.notify),
-            "normal",
-            GLOBAL_REGION,
-            trusted_advisor_transformer(),
-            providers.us_east_1,
-        )
+        # Trusted Advisor: no resource to enable (the checks run for every account); a rule in
+        # us-east-1 whose formatter function posts to the normal route there.
+        self._trusted_advisor(config, detection.trusted_advisor.notify, boundary, providers)
         self.register_outputs({})
+
+    def _trusted_advisor(
+        self,
+        config: StackConfig,
+        notify: list[str],
+        boundary: PermissionsBoundary,
+        providers: Providers,
+    ) -> None:
+        from components.alerts import topic_arn as alert_topic_arn
+
+        provider = providers.us_east_1
+        name = formatter_name(self._stack)
+        topic = self._routes.topic_arn("normal", GLOBAL_REGION)
+        function = lambda_function(
+            self,
+            FunctionSpec(
+                name=name,
+                description="Posts Trusted Advisor check results to the normal alert route",
+                role_description="guard Trusted Advisor formatter: post to the normal route",
+                code=FORMATTER_CODE,
+                handler=FORMATTER_HANDLER,
+                runtime=FORMATTER_RUNTIME,
+                timeout=FORMATTER_TIMEOUT_SECONDS,
+                log_days=FORMATTER_LOG_DAYS,
+                # The same ARN AlertRoutes hands out, as plain text for the policy pack.
+                policy=formatter_policy(
+                    stack=self._stack,
+                    account_id=config.account_id,
+                    topic_arn=alert_topic_arn(
+                        self._stack, "normal", GLOBAL_REGION, config.account_id
+                    ),
+                ),
+                environment={"TOPIC_ARN": topic, "STACK": self._stack},
+            ),
+            provider=provider,
+            tags=self._tags,
+            boundary=boundary,
+        )
+        # EventBridge invokes asynchronously; the function publishes last, so Lambda's retries
+        # after an error cannot post twice. A result still lost raises the alarm below.
+        aws.lambda_.FunctionEventInvokeConfig(
+            "trusted-advisor",
+            function_name=function.name,
+            maximum_retry_attempts=2,
+            opts=opts(self, provider),
+        )
+        rule = self._rule_only(
+            "trusted-advisor",
+            f"Trusted Advisor checks turning {', '.join(notify)}",
+            trusted_advisor_pattern(notify),
+            "normal",
+            provider,
+        )
+        permission = aws.lambda_.Permission(
+            "trusted-advisor",
+            action="lambda:InvokeFunction",
+            function=function.name,
+            principal="events.amazonaws.com",
+            source_arn=rule.arn,
+            opts=opts(self, provider),
+        )
+        aws.cloudwatch.EventTarget(
+            "trusted-advisor",
+            rule=rule.name,
+            target_id="normal-formatter",
+            arn=function.arn,
+            opts=opts(self, provider, depends_on=[permission]),
+        )
+        aws.cloudwatch.MetricAlarm(
+            "trusted-advisor-failed",
+            name=f"{name}-failed",
+            alarm_description="The Trusted Advisor formatter failed: a check result did not "
+            f"reach Slack. Read the /aws/lambda/{name} log group (docs/alerts.md).",
+            namespace="AWS/Lambda",
+            metric_name="Errors",
+            dimensions={"FunctionName": name},
+            statistic="Sum",
+            period=3600,
+            evaluation_periods=1,
+            threshold=1,
+            comparison_operator="GreaterThanOrEqualToThreshold",
+            treat_missing_data="notBreaching",
+            alarm_actions=[topic],
+            tags=self._tags,
+            opts=opts(self, provider, depends_on=[function]),
+        )
+
+    def _rule_only(
+        self,
+        name: str,
+        description: str,
+        pattern: EventPattern,
+        route: Route,
+        provider: aws.Provider,
+        depends_on: list[pulumi.Resource] | None = None,
+    ) -> aws.cloudwatch.EventRule:
+        return aws.cloudwatch.EventRule(
+            name,
+            name=f"guard-{self._stack}-{name}",
+            description=f"guard: {description}, to the {route} channel",
+            event_pattern=json.dumps(pattern),
+            tags={**self._tags, "route": route},
+            opts=opts(self, provider, depends_on=depends_on or []),
+        )
 
     def _rule(
         self,
@@ -161,14 +313,7 @@ class ThreatDetection(pulumi.ComponentResource):
         provider: aws.Provider,
         depends_on: list[pulumi.Resource] | None = None,
     ) -> None:
-        rule = aws.cloudwatch.EventRule(
-            name,
-            name=f"guard-{self._stack}-{name}",
-            description=f"guard: {description}, to the {route} channel",
-            event_pattern=json.dumps(pattern),
-            tags={**self._tags, "route": route},
-            opts=opts(self, provider, depends_on=depends_on or []),
-        )
+        rule = self._rule_only(name, description, pattern, route, provider, depends_on)
         aws.cloudwatch.EventTarget(
             name,
             rule=rule.name,

@@ -635,7 +635,8 @@ def deploy_grants(scope: PipelineScope) -> list[Grant]:
         grants += _alerts(scope)
     if scope.alerts or scope.detection or scope.shield or scope.digest:
         grants += _events(scope)
-    if scope.escalation or scope.digest:
+    # Detection deploys the Trusted Advisor formatter function.
+    if scope.escalation or scope.digest or scope.detection:
         grants += _functions(scope)
     elif scope.logs_bucket is not None:
         grants += [g for g in _functions(scope) if g.sid.startswith("Log")]

@@ -1,21 +1,18 @@
 """Plain-data catalog for detection and alert routing: GuardDuty, Security Hub, Trusted Advisor.
 
 Nothing here touches Pulumi or AWS. The names are AWS's own API values (checked against botocore's
-models in the tests), the event patterns are dicts exactly as EventBridge takes them (tested
-against LocalStack's port of AWS event-ruler), and the input transformers turn each event into an
-AWS Chatbot ("Amazon Q Developer in chat applications") custom notification, the only shape
-Chatbot renders for events it does not know natively:
-https://docs.aws.amazon.com/chatbot/latest/adminguide/custom-notifs.html
+models in the tests) and the event patterns are dicts exactly as EventBridge takes them (tested
+against LocalStack's port of AWS event-ruler). The messages the rules post are
+``guard.detection_messages``'s.
 """
 
 from __future__ import annotations
 
-import json
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any, Final, TypedDict
+from typing import Any, Final
 
 EventPattern = dict[str, Any]
 
@@ -199,14 +196,92 @@ SECURITYHUB_DETAIL_TYPE: Final = "Security Hub Findings - Imported"
 #: of every sample found), so its rule belongs there; AWS rates their delivery "best effort".
 TRUSTED_ADVISOR_SOURCE: Final = "aws.trustedadvisor"
 TRUSTED_ADVISOR_DETAIL_TYPE: Final = "Trusted Advisor Check Item Refresh Notification"
-TRUSTED_ADVISOR_STATUSES: tuple[str, ...] = ("ERROR", "WARN", "OK")
+#: The check-item statuses Trusted Advisor sends: red, yellow, green, and INFO for checks that
+#: only report (the pattern accepts any of them; the default notifies ERROR and WARN).
+TRUSTED_ADVISOR_STATUSES: tuple[str, ...] = ("ERROR", "WARN", "OK", "INFO")
 
 
-def guardduty_pattern(min_severity: float, below: float | None = None) -> EventPattern:
-    """GuardDuty findings with ``min_severity <= severity`` and, if given, ``severity < below``.
+@dataclass(frozen=True)
+class GuardDutyResource:
+    """A GuardDuty resource type and the fields of its details block a message shows.
+
+    A finding fills the block of its ``resource.resourceType``, but sample findings
+    (CreateSampleFindings) fill every block, and an input transformer cannot choose between
+    them; so each type gets a rule of its own whose pattern names the type and whose message
+    reads only that block.
+    """
+
+    resource_type: str  # detail.resource.resourceType
+    slug: str  # the rule's name part: guardduty-<route>-<slug>
+    fields: tuple[tuple[str, str, str], ...]  # (label, placeholder, JSONPath)
+
+
+GUARDDUTY_RESOURCE_PATH: Final = "$.detail.resource"
+_R = GUARDDUTY_RESOURCE_PATH
+#: The resource types with a details block worth showing, by the ``resourceType`` values of
+#: GuardDuty's findings; the paths are checked against botocore's ``Finding`` shape in the tests.
+#: Every other type (S3Object, RDSLimitlessDB, ...) is named by a per-route fallback rule.
+GUARDDUTY_RESOURCES: tuple[GuardDutyResource, ...] = (
+    GuardDutyResource(
+        "Instance", "instance", (("Instance", "instanceId", f"{_R}.instanceDetails.instanceId"),)
+    ),
+    GuardDutyResource(
+        "AccessKey",
+        "access-key",
+        (
+            ("IAM user", "userName", f"{_R}.accessKeyDetails.userName"),
+            ("Access key", "accessKeyId", f"{_R}.accessKeyDetails.accessKeyId"),
+        ),
+    ),
+    GuardDutyResource(
+        "S3Bucket", "s3-bucket", (("S3 bucket", "bucketName", f"{_R}.s3BucketDetails[0].name"),)
+    ),
+    GuardDutyResource(
+        "EKSCluster",
+        "eks-cluster",
+        (("EKS cluster", "eksCluster", f"{_R}.eksClusterDetails.name"),),
+    ),
+    GuardDutyResource(
+        "ECSCluster",
+        "ecs-cluster",
+        (("ECS cluster", "ecsCluster", f"{_R}.ecsClusterDetails.name"),),
+    ),
+    GuardDutyResource(
+        "Container",
+        "container",
+        (
+            ("Container", "containerName", f"{_R}.containerDetails.name"),
+            ("Image", "containerImage", f"{_R}.containerDetails.image"),
+        ),
+    ),
+    GuardDutyResource(
+        "RDSDBInstance",
+        "rds-db-instance",
+        (("RDS DB instance", "dbInstance", f"{_R}.rdsDbInstanceDetails.dbInstanceIdentifier"),),
+    ),
+    GuardDutyResource(
+        "Lambda",
+        "lambda",
+        (("Lambda function", "lambdaFunction", f"{_R}.lambdaDetails.functionName"),),
+    ),
+)
+#: The rule name part of the fallback rule of each route.
+GUARDDUTY_OTHER: Final = "other"
+
+
+def guardduty_pattern(
+    min_severity: float,
+    below: float | None = None,
+    *,
+    resource_type: str | None = None,
+    other_than: Sequence[str] = (),
+) -> EventPattern:
+    """GuardDuty findings with ``min_severity <= severity`` and, if given, ``severity < below``,
+    on a ``resource_type`` or on any type but ``other_than``.
 
     The bounds are half-open so adjacent routes (>= 7 urgent, 4 to < 7 normal) never overlap
-    and never leave a gap: 6.95 is normal, 7.0 is urgent.
+    and never leave a gap: 6.95 is normal, 7.0 is urgent. ``anything-but`` alone does not match
+    a finding without a resource type, so the fallback also takes an absent one.
     """
     low, high = _GUARDDUTY_SEVERITY_RANGE
     if not low <= min_severity <= high:
@@ -216,19 +291,73 @@ def guardduty_pattern(min_severity: float, below: float | None = None) -> EventP
         if below <= min_severity:
             raise ValueError(f"empty severity range: {min_severity} <= severity < {below}")
         numeric += ["<", float(below)]
+    detail: dict[str, Any] = {"severity": [{"numeric": numeric}]}
+    if resource_type is not None and other_than:
+        raise ValueError(
+            "a GuardDuty pattern takes a resource type or types to leave out, not both"
+        )
+    if resource_type is not None:
+        detail["resource"] = {"resourceType": [resource_type]}
+    elif other_than:
+        detail["resource"] = {
+            "resourceType": [{"anything-but": list(dict.fromkeys(other_than))}, {"exists": False}]
+        }
     return {
         "source": [GUARDDUTY_SOURCE],
         "detail-type": [GUARDDUTY_DETAIL_TYPE],
-        "detail": {"severity": [{"numeric": numeric}]},
+        "detail": detail,
     }
 
 
 def guardduty_routes() -> dict[str, EventPattern]:
-    """The two GuardDuty routes; findings below 4.0 (Low) notify nobody."""
+    """The two GuardDuty severity routes, any resource; findings below 4.0 (Low) notify nobody."""
     return {
         "urgent": guardduty_pattern(GUARDDUTY_URGENT_MIN),
         "normal": guardduty_pattern(GUARDDUTY_NORMAL_MIN, GUARDDUTY_URGENT_MIN),
     }
+
+
+@dataclass(frozen=True)
+class GuardDutyRule:
+    """One EventBridge rule for GuardDuty: its route, pattern and message."""
+
+    route: str
+    resource: GuardDutyResource | None  # None: the route's fallback for every other type
+    pattern: EventPattern
+
+    @property
+    def name(self) -> str:
+        return f"guardduty-{self.route}-{self.resource.slug if self.resource else GUARDDUTY_OTHER}"
+
+
+def guardduty_rules() -> list[GuardDutyRule]:
+    """One rule per route and resource type, then each route's fallback: every finding of a
+    route matches exactly one of its rules, whatever its resource type."""
+    known = [r.resource_type for r in GUARDDUTY_RESOURCES]
+    rules = []
+    for route, bounds in (
+        ("urgent", (GUARDDUTY_URGENT_MIN, None)),
+        ("normal", (GUARDDUTY_NORMAL_MIN, GUARDDUTY_URGENT_MIN)),
+    ):
+        for resource in GUARDDUTY_RESOURCES:
+            rules.append(
+                GuardDutyRule(
+                    route,
+                    resource,
+                    guardduty_pattern(*bounds, resource_type=resource.resource_type),
+                )
+            )
+        rules.append(GuardDutyRule(route, None, guardduty_pattern(*bounds, other_than=known)))
+    return rules
+
+
+#: The end of the ASFF ``ProductArn`` of the findings an AWS product sends to Security Hub, e.g.
+#: "arn:aws:securityhub:us-east-1::product/aws/guardduty" (whatever the region or partition).
+#: ProductArn is required in ASFF; the top-level ProductName is not, and GuardDuty's findings
+#: in AWS's own example carry it only in ProductFields ("aws/securityhub/ProductName").
+SECURITY_HUB_PRODUCT_ARN_SUFFIXES: Mapping[str, str] = MappingProxyType(
+    {"GuardDuty": "::product/aws/guardduty"}
+)
 
 
 def securityhub_pattern(
@@ -238,8 +367,10 @@ def securityhub_pattern(
 
     ``detail.findings`` is an array of objects; EventBridge matches a nested field inside any
     element, and Security Hub sends one finding per event, so all conditions hold for the same
-    finding. ``exclude_products`` (ASFF ``ProductName``, e.g. "GuardDuty") drops findings that
-    another rule already routes, so a GuardDuty finding is not announced twice.
+    finding. ``exclude_products`` (keys of ``SECURITY_HUB_PRODUCT_ARN_SUFFIXES``, e.g.
+    "GuardDuty") drops findings that another rule already routes, so a GuardDuty finding is not
+    announced twice. It matches on ProductArn: ``anything-but`` never matches a field that is
+    absent, so excluding on the optional ProductName would drop every finding without one.
     """
     chosen = _checked(labels, SECURITY_HUB_LABELS, "Security Hub severity label")
     findings: dict[str, Any] = {
@@ -248,7 +379,15 @@ def securityhub_pattern(
         "RecordState": ["ACTIVE"],
     }
     if exclude_products:
-        findings["ProductName"] = [{"anything-but": list(dict.fromkeys(exclude_products))}]
+        unknown = [p for p in exclude_products if p not in SECURITY_HUB_PRODUCT_ARN_SUFFIXES]
+        if unknown:
+            raise ValueError(
+                f"unknown Security Hub product(s) {unknown}; "
+                f"known: {sorted(SECURITY_HUB_PRODUCT_ARN_SUFFIXES)}"
+            )
+        suffixes = [SECURITY_HUB_PRODUCT_ARN_SUFFIXES[p] for p in dict.fromkeys(exclude_products)]
+        suffix: str | list[str] = suffixes[0] if len(suffixes) == 1 else suffixes
+        findings["ProductArn"] = [{"anything-but": {"suffix": suffix}}]
     return {
         "source": [SECURITYHUB_SOURCE],
         "detail-type": [SECURITYHUB_DETAIL_TYPE],
@@ -293,240 +432,3 @@ def _checked(values: Sequence[str], allowed: Sequence[str], what: str) -> list[s
     if not values:
         raise ValueError(f"at least one {what} is required")
     return list(dict.fromkeys(values))
-
-
-# --------------------------------------------------------------------------------------------
-# Input transformers -> Chatbot custom notifications
-# --------------------------------------------------------------------------------------------
-
-
-class InputTransformer(TypedDict):
-    """Keyword arguments of Pulumi's ``aws.cloudwatch.EventTargetInputTransformerArgs``."""
-
-    input_paths: dict[str, str]
-    input_template: str
-
-
-#: EventBridge limits (InputTransformer API reference): at most 100 paths, keys matching
-#: [A-Za-z0-9_-]+ and not starting with "AWS", paths up to 256 characters, template up to 8192.
-MAX_INPUT_PATHS: Final = 100
-MAX_INPUT_PATH_LENGTH: Final = 256
-MAX_INPUT_TEMPLATE_LENGTH: Final = 8192
-INPUT_PATH_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
-
-_RAW = re.compile(r'"@@([A-Za-z0-9_-]+)@@"')
-
-
-def _raw(name: str) -> str:
-    """A marker that ``_template`` turns into a bare ``<name>``: a whole JSON value."""
-    return f"@@{name}@@"
-
-
-def _template(notification: Mapping[str, Any]) -> str:
-    """Serialise a notification into an InputTemplate.
-
-    EventBridge fills a placeholder in two ways. Standing alone as a JSON value it writes the
-    extracted value as JSON, quoted and escaped. Inside a quoted string it pastes the value raw:
-    "EventBridge doesn't escape values extracted by Input Path, when populating the Input
-    Template" (EventBridge User Guide, input transformation, common issues). So free text that
-    may hold quotes, backslashes or newlines (finding titles) only ever stands alone, and text
-    composed around placeholders only embeds identifiers: account IDs, regions, ARNs, enums.
-    json.dumps writes the static text, so its quotes and newlines are escaped correctly.
-    """
-    return _RAW.sub(r"<\1>", json.dumps(notification, ensure_ascii=False))
-
-
-def _notification(
-    *,
-    event_id: str,
-    title: str,
-    description: Sequence[str],
-    next_steps: Sequence[str],
-    keywords: Sequence[str],
-    thread_id: str,
-    summary: str,
-    event_type: str,
-    context: Mapping[str, str],
-) -> dict[str, Any]:
-    """A Chatbot custom notification: version "1.0" and source "custom" are required, and
-    client-markdown is the only textType, rendered as Slack mrkdwn (*bold*, `code`)."""
-    return {
-        "version": "1.0",
-        "source": "custom",
-        "id": event_id,
-        "content": {
-            "textType": "client-markdown",
-            "title": title,
-            "description": "\n".join(description),
-            "nextSteps": list(next_steps),
-            "keywords": list(keywords),
-        },
-        "metadata": {
-            # Updates to one finding arrive as new events; one thread per finding keeps them
-            # together when the channel allows threaded notifications.
-            "threadId": thread_id,
-            "summary": summary,
-            "eventType": event_type,
-            "additionalContext": dict(context),
-        },
-    }
-
-
-#: GuardDuty has no uniform resource ARN: each resource type fills its own details block. The
-#: event carries only the block for the finding's resource, so the others are empty strings.
-_GUARDDUTY_RESOURCE_IDS: Mapping[str, str] = MappingProxyType(
-    {
-        "instanceId": "$.detail.resource.instanceDetails.instanceId",
-        "accessKeyUser": "$.detail.resource.accessKeyDetails.userName",
-        "bucketName": "$.detail.resource.s3BucketDetails[0].name",
-        "eksCluster": "$.detail.resource.eksClusterDetails.name",
-        "ecsCluster": "$.detail.resource.ecsClusterDetails.name",
-        "dbInstance": "$.detail.resource.rdsDbInstanceDetails.dbInstanceIdentifier",
-        "lambdaFunction": "$.detail.resource.lambdaDetails.functionName",
-    }
-)
-
-
-def guardduty_transformer() -> InputTransformer:
-    """A GuardDuty finding as a Chatbot notification: title, severity, account, region,
-    resource and a link to the finding in the GuardDuty console."""
-    paths = {
-        "eventId": "$.id",
-        # The console that holds the finding: the event's region (the administrator account's,
-        # for member findings), which can differ from where the finding was generated.
-        "consoleRegion": "$.region",
-        "title": "$.detail.title",
-        "severity": "$.detail.severity",
-        "account": "$.detail.accountId",
-        "region": "$.detail.region",
-        "findingId": "$.detail.id",
-        "findingType": "$.detail.type",
-        "resourceType": "$.detail.resource.resourceType",
-        **_GUARDDUTY_RESOURCE_IDS,
-    }
-    resource_ids = " ".join(f"<{name}>" for name in _GUARDDUTY_RESOURCE_IDS)
-    # The finding link GuardDuty itself puts in the SourceUrl of the findings it sends to
-    # Security Hub.
-    link = (
-        "https://<consoleRegion>.console.aws.amazon.com/guardduty/home?region=<consoleRegion>"
-        "#/findings?macros=current&fId=<findingId>"
-    )
-    notification = _notification(
-        event_id="<eventId>",
-        title=_raw("title"),
-        description=[
-            ":rotating_light: *GuardDuty finding*",
-            "*Severity:* <severity> (of 10)",
-            "*Account:* `<account>`",
-            "*Region:* `<region>`",
-            f"*Resource:* <resourceType> {resource_ids}",
-            "*Type:* `<findingType>`",
-            f"*Console:* {link}",
-        ],
-        next_steps=[
-            "Investigate the finding from the console link above.",
-            "Archive it in GuardDuty once it is handled or proven benign.",
-        ],
-        keywords=["GuardDuty", "severity <severity>", "<findingType>"],
-        thread_id="guardduty-<findingId>",
-        summary="GuardDuty severity <severity> finding in account <account>, <region>",
-        event_type="GuardDutyFinding",
-        context={"findingId": "<findingId>", "findingType": "<findingType>"},
-    )
-    return {"input_paths": paths, "input_template": _template(notification)}
-
-
-def securityhub_transformer() -> InputTransformer:
-    """A Security Hub (ASFF) finding as a Chatbot notification: title, severity label,
-    account, region, first resource and a link to the finding in the Security Hub console."""
-    finding = "$.detail.findings[0]"
-    paths = {
-        "eventId": "$.id",
-        # The region whose Security Hub holds the finding (the aggregation region, if any).
-        "consoleRegion": "$.region",
-        "title": f"{finding}.Title",
-        "severity": f"{finding}.Severity.Label",
-        "account": f"{finding}.AwsAccountId",
-        "region": f"{finding}.Region",
-        "findingId": f"{finding}.Id",
-        "product": f"{finding}.ProductName",
-        "generator": f"{finding}.GeneratorId",
-        "resourceType": f"{finding}.Resources[0].Type",
-        "resourceId": f"{finding}.Resources[0].Id",
-    }
-    # The Security Hub console's findings search on the finding ID; the ID is pasted as is.
-    link = (
-        "https://<consoleRegion>.console.aws.amazon.com/securityhub/home?region=<consoleRegion>"
-        "#/findings?search=Id%3D%255Coperator%255C%253AEQUALS%255C%253A<findingId>"
-    )
-    notification = _notification(
-        event_id="<eventId>",
-        title=_raw("title"),
-        description=[
-            ":warning: *Security Hub finding* from <product>",
-            "*Severity:* <severity>",
-            "*Account:* `<account>`",
-            "*Region:* `<region>`",
-            "*Resource:* <resourceType> `<resourceId>`",
-            "*Generator:* `<generator>`",
-            f"*Console:* {link}",
-        ],
-        next_steps=[
-            "Review the finding from the console link above.",
-            "Set its workflow status to NOTIFIED, RESOLVED or SUPPRESSED once handled.",
-        ],
-        keywords=["<severity>", "<product>"],
-        thread_id="securityhub-<findingId>",
-        summary="Security Hub <severity> finding in account <account>, <region>",
-        event_type="SecurityHubFinding",
-        context={"findingId": "<findingId>", "generatorId": "<generator>"},
-    )
-    return {"input_paths": paths, "input_template": _template(notification)}
-
-
-def trusted_advisor_transformer() -> InputTransformer:
-    """A Trusted Advisor check-item refresh as a Chatbot notification: check name, status,
-    account, the item's region, its resource and a link to the Trusted Advisor console."""
-    paths = {
-        "eventId": "$.id",
-        "checkName": "$.detail.check-name",
-        "status": "$.detail.status",
-        "account": "$.account",
-        # The flagged item's region; empty for global checks, which have no Region column.
-        "region": "$.detail.check-item-detail.Region",
-        "resourceId": "$.detail.resource_id",
-        "itemId": "$.detail.uuid",
-    }
-    # The event names the check but not its check ID, so the link opens the console's
-    # dashboard rather than the check itself.
-    link = "https://console.aws.amazon.com/trustedadvisor/home#/dashboard"
-    notification = _notification(
-        event_id="<eventId>",
-        title=_raw("checkName"),
-        description=[
-            ":mag: *Trusted Advisor check*",
-            "*Status:* <status>",
-            "*Account:* `<account>`",
-            # No code spans: the region (global checks) and resource ID may be empty, and an
-            # empty span shows as two stray backticks.
-            "*Region:* <region>",
-            "*Resource:* <resourceId>",
-            f"*Console:* {link}",
-        ],
-        next_steps=["Open the check from the console link above and fix or exclude the item."],
-        keywords=["Trusted Advisor", "<status>"],
-        thread_id="trusted-advisor-<itemId>",
-        summary="Trusted Advisor <status> in account <account>",
-        event_type="TrustedAdvisorCheckItemRefresh",
-        context={"itemId": "<itemId>"},
-    )
-    return {"input_paths": paths, "input_template": _template(notification)}
-
-
-TRANSFORMERS: Mapping[str, Callable[[], InputTransformer]] = MappingProxyType(
-    {
-        "guardduty": guardduty_transformer,
-        "securityhub": securityhub_transformer,
-        "trusted-advisor": trusted_advisor_transformer,
-    }
-)

@@ -203,18 +203,39 @@ def _interval(values: list[Any]) -> tuple[float, float] | None:
     return low, high
 
 
+def _words(value: Any) -> str:
+    """One operand in words, without brackets (reasons use ``[a|b]`` as markup)."""
+    if isinstance(value, list):
+        return ", ".join(_words(v) for v in value)
+    if isinstance(value, Mapping):
+        return ", ".join(f"{k} {_words(v)}" for k, v in value.items())
+    return value if isinstance(value, str) else compact(value)
+
+
+def _matcher_words(value: Any) -> str:
+    """One element of a match list: a value or a ``{operator: operand}`` matcher."""
+    if isinstance(value, Mapping) and len(value) == 1:
+        ((op, arg),) = value.items()
+        if op == "numeric" and isinstance(arg, list):
+            return " and ".join(
+                f"{o} {bound}" for o, bound in zip(arg[::2], arg[1::2], strict=False)
+            )
+        if op == "anything-but":
+            return f"anything but {_words(arg)}"
+        if op == "exists":
+            return "present" if arg else "absent"
+        return f"{op} {_words(arg)}"
+    return _words(value)
+
+
 def describe(values: list[Any] | None) -> str:
-    """A match list as a reader says it: ``>= 7.0``, ``CRITICAL, HIGH``, ``anything but X``."""
+    """A match list as a reader says it: ``>= 7.0``, ``CRITICAL, HIGH``, ``anything but X``;
+    a list holding matchers is an OR of them."""
     if values is None:
         return "anything"
-    numeric, but = _operator(values, "numeric"), _operator(values, "anything-but")
-    if isinstance(numeric, list):
-        return " and ".join(
-            f"{op} {bound}" for op, bound in zip(numeric[::2], numeric[1::2], strict=False)
-        )
-    if but is not None:
-        return "anything but " + ", ".join(map(str, but if isinstance(but, list) else [but]))
-    return ", ".join(v if isinstance(v, str) else compact(v) for v in values)
+    if any(isinstance(v, Mapping) for v in values):
+        return " or ".join(_matcher_words(v) for v in values)
+    return ", ".join(_words(v) for v in values)
 
 
 def _matching(old: list[Any], new: list[Any]) -> tuple[Effect, str]:
@@ -228,7 +249,10 @@ def _matching(old: list[Any], new: list[Any]) -> tuple[Effect, str]:
         return "weakens", "different"
     a_but, b_but = _operator(old, "anything-but"), _operator(new, "anything-but")
     if a_but is not None and b_but is not None:
-        a_set, b_set = ({*x} if isinstance(x, list) else {x} for x in (a_but, b_but))
+        # An operand may be a dict ({"suffix": ...}): compared by its JSON text.
+        a_set, b_set = (
+            {compact(v) for v in (x if isinstance(x, list) else [x])} for x in (a_but, b_but)
+        )
         return ("strengthens", "more") if b_set < a_set else ("weakens", "fewer")
     if (
         a_but is None
@@ -247,7 +271,9 @@ def _rule_words(rule: PlanResource, target: PlanResource | None) -> tuple[str, s
     match = ALERT_TOPIC_RE.match(str(target.inputs.get("arn"))) if target else None
     route = match["route"] if match else (rule.inputs.get("tags") or {}).get("route", "?")
     fields = [(k, v) for k, v in _flat(pattern).items() if k not in ENVELOPE]
-    summary = f"{fields[0][0].rsplit('.', 1)[-1]} {describe(fields[0][1])}" if fields else "all"
+    # The first condition, and the resource type that tells GuardDuty's rules of a route apart.
+    shown = fields[:1] + [(k, v) for k, v in fields[1:] if k.endswith(".resourceType")]
+    summary = ", ".join(f"{k.rsplit('.', 1)[-1]} {describe(v)}" for k, v in shown) or "all"
     return service, noun, str(route), summary
 
 

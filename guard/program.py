@@ -40,7 +40,8 @@ def build_stack(loaded: LoadedConfig) -> None:
     if config.detection is not None:
         from components.detection import ThreatDetection
 
-        ThreatDetection(config, stack=stack, providers=providers, routes=routes)
+        assert boundary is not None
+        ThreatDetection(config, stack=stack, providers=providers, routes=routes, boundary=boundary)
     if config.shield is not None:
         from components.shield import ShieldAdvanced
 

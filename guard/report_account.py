@@ -229,11 +229,23 @@ def _alert_routes(ix: PlanIndex) -> Section | None:
     for bot in chatbots:
         for arn in bot.inputs.get("snsTopicArns") or []:
             feeds[arn].append(f"Slack {input_of(bot, 'slackChannelId')}")
+    # A rule may invoke a function that formats the event and publishes to a topic itself.
+    functions = {f.state.get("arn"): f for f in ix.of(rt.FUNCTION)}
+
+    def destination(arn: str) -> str:
+        function = functions.get(arn)
+        variables = ((function.inputs.get("environment") or {}) if function else {}).get(
+            "variables"
+        ) or {}
+        topic = variables.get("TOPIC_ARN")
+        reached = " and ".join([topic_names([topic or arn]), *feeds.get(topic or arn, [])])
+        return f"function {input_of(function, 'name')} -> {reached}" if function else reached
+
     rule_items = []
     for rule in rules:
         name = input_of(rule, "name")
         where = [
-            " and ".join([topic_names([t.inputs["arn"]]), *feeds.get(t.inputs["arn"], [])])
+            destination(t.inputs["arn"])
             for t in targets
             if t.inputs.get("rule") == name and t.inputs.get("arn")
         ]

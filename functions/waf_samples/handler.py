@@ -7,7 +7,8 @@ Chatbot custom notification to the stack's "normal" SNS topic. Nothing is posted
 which nothing was blocked or counted.
 
 Sampled requests are WAF's own sample, at most ``MAX_SAMPLES`` per rule and window; the digest
-is a nudge to look, and the WAF logs in Athena hold every request. Request data comes from the
+is a nudge to look, and the WAF logs in Athena hold every request. Every count it shows is of
+requests: a sample stands for ``Weight`` requests (1 when WAF leaves it out). Request data comes from the
 internet (paths, countries): it is shortened, stripped of control characters and escaped before
 it reaches Slack, so a crafted path cannot mention @channel or forge a link.
 
@@ -181,6 +182,9 @@ class Sample:
     country: str
     method: str
     uri: str
+    #: How many requests this sample stands for: WAF weights a sample above 1 when it stands
+    #: for several requests with the same characteristics (GetSampledRequests ``Weight``).
+    weight: int = 1
 
 
 @dataclass
@@ -212,6 +216,24 @@ def window_end(event: Mapping[str, Any]) -> datetime:
     return when.replace(minute=0, second=0, microsecond=0)
 
 
+def inner_rule_name(raw: str) -> str:
+    """The rule's own name from ``RuleNameWithinRuleGroup``.
+
+    WAF writes it as ``<vendor>#<group>#<rule>`` (``AWS#AWSManagedRulesSQLiRuleSet#SQLi_BODY``);
+    the web ACL's rule already names the group, and rule names cannot hold ``#``, so the part
+    after the last ``#`` is the rule. A name without ``#`` is kept as it is.
+    """
+    return raw.rsplit("#", 1)[-1]
+
+
+def _weight(raw: Mapping[str, Any]) -> int:
+    try:
+        weight = int(raw.get("Weight", 1))
+    except (TypeError, ValueError):
+        return 1
+    return weight if weight > 0 else 1
+
+
 def _sample(raw: Mapping[str, Any], rule: str) -> Sample | None:
     action = str(raw.get("Action", ""))
     action = ACTION_ALIASES.get(action, action)
@@ -221,11 +243,12 @@ def _sample(raw: Mapping[str, Any], rule: str) -> Sample | None:
     return Sample(
         action=action,
         rule=rule,
-        inner_rule=str(raw.get("RuleNameWithinRuleGroup") or ""),
+        inner_rule=inner_rule_name(str(raw.get("RuleNameWithinRuleGroup") or "")),
         client_ip=str(request.get("ClientIP", "")),
         country=str(request.get("Country", "")),
         method=str(request.get("Method", "")),
         uri=str(request.get("URI", "")),
+        weight=_weight(raw),
     )
 
 
@@ -267,13 +290,26 @@ def clean(text: str, limit: int = MAX_FIELD) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def _weighted(keys: Sequence[tuple[str, int]]) -> Counter[str]:
+    """Requests per key, each sample counted by its weight."""
+    counter: Counter[str] = Counter()
+    for key, weight in keys:
+        counter[key] += weight
+    return counter
+
+
+def requests(samples: Sequence[Sample]) -> int:
+    """The requests the samples stand for."""
+    return sum(s.weight for s in samples)
+
+
 def _counts(samples: Sequence[Sample]) -> str:
-    by_action = Counter(s.action for s in samples)
+    by_action = _weighted([(s.action, s.weight) for s in samples])
     return ", ".join(f"{by_action[a]} {word}" for a, word in KEPT_ACTIONS.items() if by_action[a])
 
 
 def _rule_line(rule: RuleSamples) -> str:
-    inner = Counter(s.inner_rule for s in rule.samples if s.inner_rule)
+    inner = _weighted([(s.inner_rule, s.weight) for s in rule.samples if s.inner_rule])
     detail = ", ".join(f"{clean(name)} {n}" for name, n in inner.most_common(3))
     return (
         f"• `{clean(rule.rule)}`: {_counts(rule.samples)}"
@@ -293,12 +329,12 @@ def _acl_block(result: AclSamples) -> list[str]:
     if result.error is not None:
         lines.append(f"• could not be sampled: {clean(result.error, 200)}")
         return lines
-    rules = sorted(result.rules, key=lambda r: len(r.samples), reverse=True)
+    rules = sorted(result.rules, key=lambda r: requests(r.samples), reverse=True)
     lines += [_rule_line(r) for r in rules[:MAX_RULE_LINES]]
     if len(rules) > MAX_RULE_LINES:
         lines.append(f"• … and {len(rules) - MAX_RULE_LINES} more rules")
     samples = result.samples
-    clients = Counter(_client(s) for s in samples).most_common(MAX_CLIENTS)
+    clients = _weighted([(_client(s), s.weight) for s in samples]).most_common(MAX_CLIENTS)
     lines.append("Top clients: " + ", ".join(f"{c} {n}" for c, n in clients))
     seen: set[tuple[str, str, str]] = set()
     examples = []

@@ -5,11 +5,8 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
-from guard.detection_catalog import (
-    guardduty_transformer,
-    securityhub_transformer,
-    trusted_advisor_transformer,
-)
+from guard.detection_catalog import GUARDDUTY_RESOURCES, guardduty_rules
+from guard.detection_messages import guardduty_transformer, securityhub_transformer
 from guard.plan import PlanResult, ResourceRecord
 from tests.conftest import of_type, within
 
@@ -24,6 +21,14 @@ DISABLED = "aws:securityhub/standardsControlAssociation:StandardsControlAssociat
 RULE = "aws:cloudwatch/eventRule:EventRule"
 TARGET = "aws:cloudwatch/eventTarget:EventTarget"
 TOPIC = "aws:sns/topic:Topic"
+FUNCTION = "aws:lambda/function:Function"
+PERMISSION = "aws:lambda/permission:Permission"
+INVOKE_CONFIG = "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig"
+ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+ROLE = "aws:iam/role:Role"
+ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
+GUARDDUTY_SLUGS = [r.slug for r in GUARDDUTY_RESOURCES] + ["other"]
 FOUNDATIONAL = (
     "arn:aws:securityhub:ap-northeast-1::standards/aws-foundational-security-best-practices/v/1.0.0"
 )
@@ -46,12 +51,18 @@ def dependency(plan: PlanResult, record: ResourceRecord, key: str) -> ResourceRe
 
 
 def routing(plan: PlanResult) -> dict[str, tuple[str | None, str, str | None]]:
-    """Rule name -> (rule region, route of its target topic, topic region)."""
+    """Rule name -> (rule region, route of the topic it reaches, topic region); a rule that
+    invokes a function reaches the topic the function publishes to."""
     result = {}
     for target in finding_rules(plan, TARGET):
         rule = dependency(plan, target, "rule")
-        topic = dependency(plan, target, "arn")
-        assert topic.type == TOPIC and target.inputs["arn"] == topic.state["arn"]
+        hop = dependency(plan, target, "arn")
+        if hop.type == FUNCTION:
+            (topic_urn,) = hop.property_dependencies["environment"]
+            topic = next(r for r in plan.resources if r.urn == topic_urn)
+        else:
+            topic = hop
+        assert topic.type == TOPIC
         assert target.inputs["rule"] == rule.inputs["name"] and target.region == rule.region
         result[rule.name] = (rule.region, topic.inputs["tags"]["route"], topic.region)
     return result
@@ -134,49 +145,84 @@ def test_disabled_control_is_disabled_with_its_reason_in_each_standard(
 def test_each_rule_targets_the_topic_of_its_route_in_its_own_region(
     example_plan: Callable[[str], PlanResult],
 ) -> None:
+    regional = ("ap-northeast-1", "urgent", "ap-northeast-1")
     assert routing(example_plan("prod")) == {
-        "guardduty-urgent": ("ap-northeast-1", "urgent", "ap-northeast-1"),
-        "guardduty-normal": ("ap-northeast-1", "normal", "ap-northeast-1"),
+        **{f"guardduty-urgent-{slug}": regional for slug in GUARDDUTY_SLUGS},
+        **{
+            f"guardduty-normal-{slug}": ("ap-northeast-1", "normal", "ap-northeast-1")
+            for slug in GUARDDUTY_SLUGS
+        },
         # prod notifies CRITICAL and HIGH only: no normal Security Hub rule.
-        "securityhub-urgent": ("ap-northeast-1", "urgent", "ap-northeast-1"),
-        # Trusted Advisor emits its events in us-east-1 only.
+        "securityhub-urgent": regional,
+        # Trusted Advisor emits its events in us-east-1 only; its formatter posts there.
         "trusted-advisor": ("us-east-1", "normal", "us-east-1"),
     }
     staging = routing(example_plan("staging"))
     assert staging["securityhub-normal"] == ("ap-northeast-1", "normal", "ap-northeast-1")
-    assert len(staging) == 5
+    assert len(staging) == 2 * len(GUARDDUTY_SLUGS) + 3
 
 
 def test_patterns_as_recorded(example_plan: Callable[[str], PlanResult]) -> None:
     plan = example_plan("prod")
     patterns = {r.name: json.loads(r.inputs["eventPattern"]) for r in finding_rules(plan, RULE)}
-    assert patterns["guardduty-urgent"]["detail"] == {"severity": [{"numeric": [">=", 7.0]}]}
-    assert patterns["guardduty-normal"]["detail"] == {
-        "severity": [{"numeric": [">=", 4.0, "<", 7.0]}]
+    for rule in guardduty_rules():
+        assert patterns[rule.name] == rule.pattern
+    assert patterns["guardduty-urgent-instance"]["detail"] == {
+        "severity": [{"numeric": [">=", 7.0]}],
+        "resource": {"resourceType": ["Instance"]},
     }
+    assert patterns["guardduty-normal-other"]["detail"]["severity"] == [
+        {"numeric": [">=", 4.0, "<", 7.0]}
+    ]
     findings = patterns["securityhub-urgent"]["detail"]["findings"]
     assert findings["Severity"] == {"Label": ["CRITICAL", "HIGH"]}
     assert findings["Workflow"] == {"Status": ["NEW"]} and findings["RecordState"] == ["ACTIVE"]
     # GuardDuty's own rules announce its findings; Security Hub's copies are left out.
-    assert findings["ProductName"] == [{"anything-but": ["GuardDuty"]}]
+    assert findings["ProductArn"] == [{"anything-but": {"suffix": "::product/aws/guardduty"}}]
     assert patterns["trusted-advisor"]["detail"] == {"status": ["ERROR", "WARN"]}
 
 
-def test_every_target_formats_its_event_for_slack(
+def test_every_finding_target_formats_its_event_for_slack(
     example_plan: Callable[[str], PlanResult],
 ) -> None:
     plan = example_plan("prod")
-    expected = {
-        "guardduty": guardduty_transformer(),
-        "securityhub": securityhub_transformer(),
-        "trusted": trusted_advisor_transformer(),
-    }
-    for target in finding_rules(plan, TARGET):
-        transformer = expected[target.name.split("-")[0]]
-        assert target.inputs["inputTransformer"] == {
+    expected = {rule.name: guardduty_transformer(rule.resource) for rule in guardduty_rules()}
+    expected["securityhub-urgent"] = securityhub_transformer()
+    targets = {t.name: t for t in finding_rules(plan, TARGET)}
+    for name, transformer in expected.items():
+        assert targets[name].inputs["inputTransformer"] == {
             "inputPaths": transformer["input_paths"],
             "inputTemplate": transformer["input_template"],
         }
+    # Trusted Advisor's event goes to its formatter whole.
+    assert "inputTransformer" not in targets["trusted-advisor"].inputs
+
+
+def test_the_trusted_advisor_formatter(example_plan: Callable[[str], PlanResult]) -> None:
+    plan = example_plan("prod")
+    (function,) = finding_rules(plan, FUNCTION)
+    assert function.inputs["name"] == "guard-prod-trusted-advisor"
+    assert function.inputs["runtime"] == "python3.12" and function.region == "us-east-1"
+    assert function.inputs["handler"] == "handler.lambda_handler"
+    assert function.parent == detection(plan).urn
+    target = one(plan, TARGET, "trusted-advisor")
+    assert dependency(plan, target, "arn").urn == function.urn
+    (permission,) = finding_rules(plan, PERMISSION)
+    assert permission.inputs["principal"] == "events.amazonaws.com"
+    assert dependency(plan, permission, "sourceArn").name == "trusted-advisor"
+    (policy,) = finding_rules(plan, ROLE_POLICY)
+    statements = {s["Sid"]: s for s in json.loads(policy.inputs["policy"])["Statement"]}
+    assert statements["PublishAlerts"]["Resource"] == [
+        "arn:aws:sns:us-east-1:111111111111:guard-prod-alerts-normal"
+    ]
+    assert statements["EncryptThroughSns"]["Condition"] == {
+        "StringEquals": {"kms:ViaService": "sns.us-east-1.amazonaws.com"}
+    }
+    (alarm,) = finding_rules(plan, ALARM)
+    assert alarm.inputs["dimensions"] == {"FunctionName": "guard-prod-trusted-advisor"}
+    assert alarm.region == "us-east-1" and alarm.property_dependencies["alarmActions"]
+    (retries,) = finding_rules(plan, INVOKE_CONFIG)
+    assert retries.inputs["maximumRetryAttempts"] == 2
 
 
 def test_everything_is_parented_and_tagged(example_plan: Callable[[str], PlanResult]) -> None:
@@ -191,6 +237,13 @@ def test_everything_is_parented_and_tagged(example_plan: Callable[[str], PlanRes
         DISABLED,
         RULE,
         TARGET,
+        FUNCTION,
+        PERMISSION,
+        INVOKE_CONFIG,
+        ALARM,
+        ROLE,
+        ROLE_POLICY,
+        LOG_GROUP,
     }
-    for record in (r for r in mine if r.type in (DETECTOR, RULE)):
+    for record in (r for r in mine if r.type in (DETECTOR, RULE, FUNCTION)):
         assert record.inputs["tags"]["managed-by"] == "guard"

@@ -230,3 +230,11 @@ def test_statement_ids_are_unique_in_every_declared_policy(plan: PlanResult) -> 
             sids = [s.get("Sid") for s in json.loads(text)["Statement"] if s.get("Sid")]
             repeated += [f"{record.name}: {sid}" for sid in set(sids) if sids.count(sid) > 1]
     assert repeated == []
+
+
+def test_detection_alone_may_deploy_the_trusted_advisor_formatter() -> None:
+    """Without Shield escalation or the WAF digest, detection still declares a function."""
+    detection = PipelineScope(account="111111111111", stack="prod", alerts=True, detection=True)
+    assert {"Functions", "FunctionQueues", "LogGroups"} <= {g.sid for g in deploy_grants(detection)}
+    alerts_only = PipelineScope(account="111111111111", stack="prod", alerts=True)
+    assert "Functions" not in {g.sid for g in deploy_grants(alerts_only)}

@@ -60,8 +60,16 @@ def test_detection_added_and_removed() -> None:
     detector = only(added, subject="GuardDuty", path="detector")
     assert (detector.kind, detector.effect) == ("added", "strengthens")
     only(added, path="features[RUNTIME_MONITORING]", effect="strengthens")
-    urgent = only(added, path="rules[guardduty-urgent]")
-    assert urgent.reason == "GuardDuty findings (severity >= 7.0) now reach the urgent channel"
+    urgent = only(added, path="rules[guardduty-urgent-instance]")
+    assert urgent.reason == (
+        "GuardDuty findings (severity >= 7.0, resourceType Instance) now reach the urgent channel"
+    )
+    other = only(added, path="rules[guardduty-normal-other]")
+    assert other.reason == (
+        "GuardDuty findings (severity >= 4.0 and < 7.0, resourceType anything but Instance, "
+        "AccessKey, S3Bucket, EKSCluster, ECSCluster, Container, RDSDBInstance, Lambda or absent) "
+        "now reach the normal channel"
+    )
     # Declaring a disabled control turns a check off, even as part of a new area.
     control = only(added, path="controls[aws-foundational/IAM.6]")
     assert control.effect == "weakens" and "held by the organisation" in control.reason
@@ -260,9 +268,9 @@ def _threshold(low: float) -> Any:
 def test_guardduty_threshold_moved(low: float, effect: str, how: str) -> None:
     """Edited JSON: the catalog fixes GuardDuty's thresholds."""
     base = stack()
-    head = edited(base, rt.EVENT_RULE, "guardduty-urgent", _threshold(low))
+    head = edited(base, rt.EVENT_RULE, "guardduty-urgent-instance", _threshold(low))
     change = only(detection_changes(base, head))
-    assert change.path == "rules[guardduty-urgent].eventPattern.detail.severity"
+    assert change.path == "rules[guardduty-urgent-instance].eventPattern.detail.severity"
     assert change.effect == effect
     assert change.reason == (
         f"{how} GuardDuty findings reach the urgent channel: severity >= {low} (was >= 7.0)"
@@ -272,11 +280,13 @@ def test_guardduty_threshold_moved(low: float, effect: str, how: str) -> None:
 def test_rule_pointed_at_the_normal_route_weakens() -> None:
     """Edited JSON: the program sends high GuardDuty findings to the urgent route."""
     base = stack()
-    head = edited(base, rt.EVENT_TARGET, "guardduty-urgent", lambda i: i.update(arn=NORMAL))
+    head = edited(
+        base, rt.EVENT_TARGET, "guardduty-urgent-instance", lambda i: i.update(arn=NORMAL)
+    )
     change = only(detection_changes(base, head))
     assert (change.kind, change.path, change.effect) == (
         "moved",
-        "rules[guardduty-urgent].target.arn",
+        "rules[guardduty-urgent-instance].target.arn",
         "weakens",
     )
     assert "now go to the normal route in ap-northeast-1 (was the urgent route" in change.reason
@@ -346,4 +356,25 @@ def test_topic_deleted_weakens() -> None:
     )
     assert change.reason == (
         "urgent alerts raised in ap-northeast-1 have nowhere to go: their topic is deleted"
+    )
+
+
+def test_security_hub_product_exclusion_changed_weakens() -> None:
+    """Edited JSON: the catalog fixes the exclusion; another one must still be read."""
+
+    def other_product(inputs: dict[str, Any]) -> None:
+        pattern = json.loads(inputs["eventPattern"])
+        pattern["detail"]["findings"]["ProductArn"] = [
+            {"anything-but": {"suffix": "::product/aws/inspector"}}
+        ]
+        inputs["eventPattern"] = json.dumps(pattern)
+
+    base = stack()
+    head = edited(base, rt.EVENT_RULE, "securityhub-urgent", other_product)
+    change = only(detection_changes(base, head))
+    assert change.path == "rules[securityhub-urgent].eventPattern.detail.findings.ProductArn"
+    assert change.effect == "weakens"
+    assert change.reason.endswith(
+        "ProductArn anything but suffix ::product/aws/inspector "
+        "(was anything but suffix ::product/aws/guardduty)"
     )

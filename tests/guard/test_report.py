@@ -33,7 +33,7 @@ def test_the_boundary_line_counts_the_roles_that_carry_it(
 ) -> None:
     plan = example_plan("prod")
     assert boundary_line(plan) == (
-        "permissions boundary guard-prod-boundary on 10 of 10 roles; it, the pipeline roles "
+        "permissions boundary guard-prod-boundary on 11 of 11 roles; it, the pipeline roles "
         "and the OIDC providers change only by an administrator (docs/ci.md)"
     )
     first = next(r for r in plan.resources if r.type == "aws:iam/role:Role")
@@ -44,5 +44,5 @@ def test_the_boundary_line_counts_the_roles_that_carry_it(
         plan, resources=[unbounded if r is first else r for r in plan.resources]
     )
     line = boundary_line(changed)
-    assert line is not None and "on 9 of 10 roles" in line
+    assert line is not None and "on 10 of 11 roles" in line
     assert boundary_line(dataclasses.replace(plan, resources=[])) is None

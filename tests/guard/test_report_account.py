@@ -103,15 +103,21 @@ def test_alert_routes_say_which_findings_reach_which_slack_channel(example_plan:
     assert "guard-prod-urgent  workspace T0EXAMPLE1, channel C0URGENT01, from " in routes
     assert "from guard-prod-alerts-urgent (ap-northeast-1, us-east-1)" in routes
     assert (
-        "GuardDuty: severity >= 7 -> guard-prod-alerts-urgent (ap-northeast-1) and Slack C0URGENT01"
+        "GuardDuty: severity >= 7; resource.resourceType Instance -> guard-prod-alerts-urgent "
+        "(ap-northeast-1) and Slack C0URGENT01"
     ) in routes
-    assert "GuardDuty: severity >= 4 and < 7 -> guard-prod-alerts-normal" in routes
     assert (
-        "guard-prod-trusted-advisor (us-east-1)          Trusted Advisor: status ERROR or WARN "
-        "-> guard-prod-alerts-normal (us-east-1) and Slack C0NORMAL01"
+        "GuardDuty: severity >= 4 and < 7; resource.resourceType Instance -> "
+        "guard-prod-alerts-normal"
+    ) in routes
+    assert "resource.resourceType not Instance or AccessKey or S3Bucket" in routes
+    # Trusted Advisor's rule reaches the topic through its formatter function.
+    assert (
+        "Trusted Advisor: status ERROR or WARN -> function guard-prod-trusted-advisor -> "
+        "guard-prod-alerts-normal (us-east-1) and Slack C0NORMAL01"
     ) in routes
     assert "Security Hub: Severity.Label CRITICAL or HIGH;" in routes
-    assert "ProductName not GuardDuty" in routes
+    assert 'ProductArn not suffix "::product/aws/guardduty"' in routes
 
 
 def test_email_subscribers_are_listed_where_they_exist(example_plan: Plan) -> None:
@@ -125,7 +131,8 @@ def test_a_rule_without_target_and_an_unencrypted_topic_show(example_plan: Plan)
     plan = edited(example_plan("prod"), rt.EVENT_TARGET, lambda r: None)
     plan = edited(plan, rt.TOPIC, with_inputs(kmsMasterKeyId=None))
     routes = section(text(plan), "Alert routes")
-    assert routes.count("-> NO TARGET") == 4
+    rules = [r for r in example_plan("prod").resources if r.type == rt.EVENT_RULE]
+    assert routes.count("-> NO TARGET") == len([r for r in rules if r.inputs.get("eventPattern")])
     assert routes.count("NOT encrypted") == 4
 
 
@@ -326,7 +333,9 @@ def test_markdown_titles_bullets_and_long_lists_collapsed(example_plan: Plan) ->
         assert f"\n**{title}**\n" in f"\n{out}"
     assert "- finding publishing frequency: FIFTEEN\\_MINUTES" in out
     assert "- `IAM.6`: disabled in aws-foundational, cis-3.0: hardware MFA" in out
-    assert "<details>" not in out  # no list of prod is longer than COLLAPSE_OVER
+    # The only list of prod longer than COLLAPSE_OVER: GuardDuty's rule per route and type.
+    assert out.count("<details>") == 1
+    assert "<details><summary>event rules (which findings go where) (20)</summary>" in out
 
     def many(record: ResourceRecord) -> list[ResourceRecord]:
         return [

@@ -18,6 +18,7 @@ import pytest
 from botocore.stub import Stubber
 
 from functions.waf_samples import handler
+from tests.aws_samples import load_sample
 
 ACCOUNT = "123456789012"
 REGIONAL_ARN = (
@@ -64,6 +65,7 @@ def sample(
     ip: str = "203.0.113.7",
     method: str = "GET",
     inner: str | None = None,
+    weight: int | None = 1,
 ) -> dict[str, Any]:
     found: dict[str, Any] = {
         "Request": {
@@ -74,10 +76,11 @@ def sample(
             "HTTPVersion": "HTTP/2.0",
             "Headers": [{"Name": "Authorization", "Value": "Bearer secret-token"}],
         },
-        "Weight": 1,
         "Timestamp": datetime(2026, 11, 25, 13, 30, tzinfo=UTC),
         "Action": action,
     }
+    if weight is not None:
+        found["Weight"] = weight
     if inner is not None:
         found["RuleNameWithinRuleGroup"] = inner
     return found
@@ -272,6 +275,121 @@ def test_blocked_and_counted_samples_are_posted_as_one_digest(waf: Waf, topic: s
     assert "secret-token" not in json.dumps(message)
     assert any("guard-prod-waf-logs" in step for step in content["nextSteps"])
     assert message["metadata"]["threadId"] == "guard-prod-waf-samples-2026-11-25"
+
+
+SQLI_METRIC = "AWS-AWSManagedRulesSQLiRuleSet"
+SQLI_RULE = {
+    "Name": SQLI_METRIC,
+    "Priority": 1,
+    "Statement": {
+        "ManagedRuleGroupStatement": {"VendorName": "AWS", "Name": "AWSManagedRulesSQLiRuleSet"}
+    },
+    "OverrideAction": {"None": {}},
+    "VisibilityConfig": {
+        "SampledRequestsEnabled": True,
+        "CloudWatchMetricsEnabled": True,
+        "MetricName": SQLI_METRIC,
+    },
+}
+
+
+def aws_sampled_requests() -> tuple[list[dict[str, Any]], int]:
+    """The AWS CLI reference's GetSampledRequests output: four samples of one client that WAF
+    weights 1, 3, 1 and 1, as ``AWS#AWSManagedRulesSQLiRuleSet#SQLi_BODY``. Its epoch-second
+    timestamps become datetimes, the type botocore hands the handler."""
+    response = load_sample("waf_get_sampled_requests_sqli")
+    samples = response["SampledRequests"]
+    for found in samples:
+        found["Timestamp"] = datetime.fromtimestamp(found["Timestamp"], UTC)
+    return samples, response["PopulationSize"]
+
+
+def test_aws_sample_is_counted_by_weight_and_names_the_inner_rule(waf: Waf, topic: str) -> None:
+    samples, population = aws_sampled_requests()
+    waf.web_acl(REGIONAL_ARN, "REGIONAL", [(SQLI_RULE, samples, population)])
+    waf.web_acl(CLOUDFRONT_ARN, "CLOUDFRONT", [])
+
+    handler.lambda_handler(SCHEDULED, None)
+
+    (message,) = posted(topic)
+    assert message["content"]["title"] == (
+        "WAF prod: 6 blocked in sampled requests, 2026-11-25 13:00 to 14:00 UTC"
+    )
+    lines = message["content"]["description"].split("\n")
+    assert lines == [
+        "*guard-prod-shop-alb* (REGIONAL)",
+        "• `AWS-AWSManagedRulesSQLiRuleSet`: 6 blocked (SQLi_BODY 6) of ≈4 matched",
+        "Top clients: 198.51.100.08 (US) 6",
+        "Examples:",
+        "• BLOCK `POST /` from 198.51.100.08 (US) by `AWS-AWSManagedRulesSQLiRuleSet / SQLi_BODY`",
+    ]
+
+
+def test_every_count_is_of_requests_not_samples(waf: Waf, topic: str) -> None:
+    waf.web_acl(
+        REGIONAL_ARN,
+        "REGIONAL",
+        [
+            (
+                rule("rate-login", RATE),
+                [sample("BLOCK", "/login", ip="203.0.113.9", weight=1) for _ in range(3)],
+                3,
+            ),
+            (
+                rule("aws-common", COMMON, OverrideAction={"None": {}}),
+                [
+                    sample(
+                        "COUNT",
+                        "/a",
+                        ip="198.51.100.2",
+                        weight=5,
+                        inner="AWS#G#SizeRestrictions_BODY",
+                    ),
+                    sample(
+                        "BLOCK", "/b", ip="198.51.100.3", weight=2, inner="AWS#G#GenericLFI_BODY"
+                    ),
+                    sample(
+                        "BLOCK", "/c", ip="198.51.100.3", weight=2, inner="AWS#G#GenericLFI_BODY"
+                    ),
+                ],
+                9,
+            ),
+        ],
+    )
+    waf.web_acl(CLOUDFRONT_ARN, "CLOUDFRONT", [])
+
+    handler.lambda_handler(SCHEDULED, None)
+
+    (message,) = posted(topic)
+    assert message["content"]["title"].startswith("WAF prod: 7 blocked, 5 counted in sampled")
+    text = message["content"]["description"]
+    rule_lines = [line for line in text.split("\n") if line.startswith("• `")]
+    # The rule that stands for more requests comes first, though it has fewer samples.
+    assert rule_lines == [
+        "• `aws-common`: 4 blocked, 5 counted (SizeRestrictions_BODY 5, GenericLFI_BODY 4) of ≈9 matched",
+        "• `rate-login`: 3 blocked of ≈3 matched",
+    ]
+    assert "Top clients: 198.51.100.2 (JP) 5, 198.51.100.3 (JP) 4, 203.0.113.9 (JP) 3" in text
+
+
+@pytest.mark.parametrize(
+    ("raw", "shown"),
+    [
+        ("AWS#AWSManagedRulesSQLiRuleSet#SQLi_BODY", "SQLi_BODY"),
+        ("AWS#AWSManagedRulesKnownBadInputsRuleSet#Log4JRCE_QUERYSTRING", "Log4JRCE_QUERYSTRING"),
+        ("CrossSiteScripting_BODY", "CrossSiteScripting_BODY"),
+        ("", ""),
+    ],
+)
+def test_inner_rule_names_drop_vendor_and_group(raw: str, shown: str) -> None:
+    assert handler.inner_rule_name(raw) == shown
+
+
+def test_a_sample_without_weight_stands_for_one_request() -> None:
+    found = sample("BLOCK", "/", weight=None)
+    parsed = handler._sample(found, "rate-login")
+    assert parsed is not None and parsed.weight == 1
+    assert handler._sample(sample("BLOCK", "/", weight=4), "rate-login").weight == 4  # type: ignore[union-attr]
 
 
 def test_a_quiet_hour_posts_nothing(waf: Waf, topic: str) -> None:

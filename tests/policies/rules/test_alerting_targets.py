@@ -27,15 +27,19 @@ def test_alarm_with_actions_disabled_fails() -> None:
 
 
 def test_rule_with_a_target_passes_by_dependency_or_by_name() -> None:
-    rule = resource(RULE, {"name": "guard-prod-guardduty-urgent"}, "guardduty-urgent")
+    rule = resource(
+        RULE, {"name": "guard-prod-guardduty-urgent-instance"}, "guardduty-urgent-instance"
+    )
     by_dependency = resource(TARGET, {}, "t", depends_on={"rule": [rule]})
     assert violations_of(POLICY, [rule, by_dependency]) == []
-    by_name = resource(TARGET, {"rule": "guard-prod-guardduty-urgent"}, "t")
+    by_name = resource(TARGET, {"rule": "guard-prod-guardduty-urgent-instance"}, "t")
     assert violations_of(POLICY, [rule, by_name]) == []
 
 
 def test_rule_without_target_fails() -> None:
-    rule = resource(RULE, {"name": "guard-prod-guardduty-urgent"}, "guardduty-urgent")
+    rule = resource(
+        RULE, {"name": "guard-prod-guardduty-urgent-instance"}, "guardduty-urgent-instance"
+    )
     elsewhere = resource(TARGET, {"rule": "another-rule"}, "t")
     (message,) = violations_of(POLICY, [rule, elsewhere])
-    assert message.startswith("event rule guardduty-urgent has no target")
+    assert message.startswith("event rule guardduty-urgent-instance has no target")
