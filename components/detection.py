@@ -20,7 +20,12 @@ import pulumi
 import pulumi_aws as aws
 
 from components.iam import PermissionsBoundary
-from components.lambda_function import FunctionSpec, lambda_function
+from components.lambda_function import (
+    FunctionSpec,
+    errors_alarm,
+    invoked_by_rule,
+    lambda_function,
+)
 from components.providers import GLOBAL_REGION, Providers, opts
 from components.routes import AlertRoutes, Route
 from components.tags import guard_tags
@@ -250,38 +255,24 @@ class ThreatDetection(pulumi.ComponentResource):
             "normal",
             provider,
         )
-        permission = aws.lambda_.Permission(
+        invoked_by_rule(
+            self,
             "trusted-advisor",
-            action="lambda:InvokeFunction",
-            function=function.name,
-            principal="events.amazonaws.com",
-            source_arn=rule.arn,
-            opts=opts(self, provider),
-        )
-        aws.cloudwatch.EventTarget(
-            "trusted-advisor",
-            rule=rule.name,
+            rule=rule,
+            function=function,
+            provider=provider,
             target_id="normal-formatter",
-            arn=function.arn,
-            opts=opts(self, provider, depends_on=[permission]),
         )
-        aws.cloudwatch.MetricAlarm(
+        errors_alarm(
+            self,
             "trusted-advisor-failed",
-            name=f"{name}-failed",
-            alarm_description="The Trusted Advisor formatter failed: a check result did not "
+            function_name=name,
+            function=function,
+            description="The Trusted Advisor formatter failed: a check result did not "
             f"reach Slack. Read the /aws/lambda/{name} log group (docs/alerts.md).",
-            namespace="AWS/Lambda",
-            metric_name="Errors",
-            dimensions={"FunctionName": name},
-            statistic="Sum",
-            period=3600,
-            evaluation_periods=1,
-            threshold=1,
-            comparison_operator="GreaterThanOrEqualToThreshold",
-            treat_missing_data="notBreaching",
-            alarm_actions=[topic],
+            topic_arn=topic,
+            provider=provider,
             tags=self._tags,
-            opts=opts(self, provider, depends_on=[function]),
         )
 
     def _rule_only(

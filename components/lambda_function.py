@@ -87,3 +87,62 @@ def lambda_function(
         # The role's permissions and the log group must exist before the first invocation.
         opts=opts(parent, provider, depends_on=[policy, log_group]),
     )
+
+
+def invoked_by_rule(
+    parent: pulumi.Resource,
+    name: str,
+    *,
+    rule: aws.cloudwatch.EventRule,
+    function: aws.lambda_.Function,
+    provider: aws.Provider,
+    target_id: str | None = None,
+) -> aws.cloudwatch.EventTarget:
+    """The rule's target is the function, with the permission EventBridge needs to invoke it
+    (both ``name``); the target waits for the permission, or the first events would be refused."""
+    permission = aws.lambda_.Permission(
+        name,
+        action="lambda:InvokeFunction",
+        function=function.name,
+        principal="events.amazonaws.com",
+        source_arn=rule.arn,
+        opts=opts(parent, provider),
+    )
+    return aws.cloudwatch.EventTarget(
+        name,
+        rule=rule.name,
+        target_id=target_id,
+        arn=function.arn,
+        opts=opts(parent, provider, depends_on=[permission]),
+    )
+
+
+def errors_alarm(
+    parent: pulumi.Resource,
+    name: str,
+    *,
+    function_name: str,
+    function: aws.lambda_.Function,
+    description: str,
+    topic_arn: pulumi.Input[str],
+    provider: aws.Provider,
+    tags: dict[str, str],
+) -> aws.cloudwatch.MetricAlarm:
+    """``<function>-failed``: any error of the function within an hour notifies ``topic_arn``."""
+    return aws.cloudwatch.MetricAlarm(
+        name,
+        name=f"{function_name}-failed",
+        alarm_description=description,
+        namespace="AWS/Lambda",
+        metric_name="Errors",
+        dimensions={"FunctionName": function_name},
+        statistic="Sum",
+        period=3600,
+        evaluation_periods=1,
+        threshold=1,
+        comparison_operator="GreaterThanOrEqualToThreshold",
+        treat_missing_data="notBreaching",
+        alarm_actions=[topic_arn],
+        tags=tags,
+        opts=opts(parent, provider, depends_on=[function]),
+    )

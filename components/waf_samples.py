@@ -13,7 +13,12 @@ import pulumi
 import pulumi_aws as aws
 
 from components.iam import PermissionsBoundary
-from components.lambda_function import FunctionSpec, lambda_function
+from components.lambda_function import (
+    FunctionSpec,
+    errors_alarm,
+    invoked_by_rule,
+    lambda_function,
+)
 from components.product import StackWebAcl
 from components.providers import Providers, opts
 from components.tags import guard_tags
@@ -131,36 +136,16 @@ class WafSampleDigest(pulumi.ComponentResource):
             tags=tags,
             opts=opts(self, provider),
         )
-        permission = aws.lambda_.Permission(
-            "schedule",
-            action="lambda:InvokeFunction",
-            function=self.function.name,
-            principal="events.amazonaws.com",
-            source_arn=schedule.arn,
-            opts=opts(self, provider),
-        )
-        aws.cloudwatch.EventTarget(
-            "schedule",
-            rule=schedule.name,
-            arn=self.function.arn,
-            opts=opts(self, provider, depends_on=[permission]),
-        )
-        aws.cloudwatch.MetricAlarm(
+        invoked_by_rule(self, "schedule", rule=schedule, function=self.function, provider=provider)
+        errors_alarm(
+            self,
             "failed",
-            name=f"{name}-failed",
-            alarm_description="The WAF sample digest failed (an hour's digest is missing or "
+            function_name=name,
+            function=self.function,
+            description="The WAF sample digest failed (an hour's digest is missing or "
             f"partial): read the /aws/lambda/{name} log group (docs/logs.md).",
-            namespace="AWS/Lambda",
-            metric_name="Errors",
-            dimensions={"FunctionName": name},
-            statistic="Sum",
-            period=3600,
-            evaluation_periods=1,
-            threshold=1,
-            comparison_operator="GreaterThanOrEqualToThreshold",
-            treat_missing_data="notBreaching",
-            alarm_actions=[topic_arn],
+            topic_arn=topic_arn,
+            provider=provider,
             tags=tags,
-            opts=opts(self, provider, depends_on=[self.function]),
         )
         self.register_outputs({"function_arn": self.function.arn})
