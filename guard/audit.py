@@ -182,6 +182,13 @@ def add_audit_parser(commands: Any, stack_help: str, config_file_help: str, inte
         help="an earlier guard audit --format json, for the findings trend",
     )
     parser.add_argument(
+        "--json-file",
+        type=Path,
+        metavar="PATH",
+        help="also write the JSON contract to PATH (one read of the account for a report and "
+        "next week's --previous); not written when the audit could not be made",
+    )
+    parser.add_argument(
         "--notify",
         action="store_true",
         help="publish a short summary to the stack's normal alert topic (AWS Chatbot to Slack)",
@@ -218,6 +225,8 @@ def run_audit(args: argparse.Namespace) -> int:
         live = read_live(AwsReader(client_factory(args.endpoint_url, session)), expected, regions)
         result = audit(expected, live, now=now(), regions=regions, previous=previous)
         _print(result, args.format)
+        if args.json_file is not None:
+            _write_json(result, args.json_file)
         if args.notify:
             publish_summary(session, expected, result, args.endpoint_url)
     except AuditError as error:
@@ -225,6 +234,16 @@ def run_audit(args: argparse.Namespace) -> int:
         print(f"guard audit: {error}", file=sys.stderr)
         return EXIT_CONFIG
     return EXIT_POLICY if result.gaps else EXIT_OK
+
+
+def _write_json(result: Audit, path: Path) -> None:
+    from guard.audit_aws import AuditError
+    from guard.audit_render import render_json
+
+    try:
+        path.write_text(render_json(result), encoding="utf-8")
+    except OSError as error:
+        raise AuditError(f"--json-file {path}: {error.strerror}") from None
 
 
 def _print(result: Audit, form: str) -> None:

@@ -399,21 +399,26 @@ def test_circleci_posture_job_loops_over_guard_stacks() -> None:
     assert artifacts == {"path": "posture", "destination": "posture", "when": "always"}
 
 
+# guard audit: the report on stdout and, with --json-file, the JSON in that file, both only
+# when the audit was made (exit 0 or 1), as guard does.
 STUB_AUDIT = """#!/usr/bin/env bash
 echo "guard $* as ${AWS_ROLE:-nobody}" >> "$LOG"
 stack="$3"
+json_file=""
+while [ $# -gt 0 ]; do
+  if [ "$1" = --json-file ]; then json_file="$2"; shift; fi
+  shift
+done
 status_of="STATUS_${stack}"
 status="${!status_of:-0}"
-case " $* " in
-  *" --format json "*)
-    if [ "$status" -le 1 ]; then
-      printf '{"stack":"%s","findings":{"securityhub":{"critical":0,"high":%s,"total":3}}}\\n' \\
-        "$stack" "$status"
-    fi
-    if [ "$status" = 70 ]; then mkdir -p .guard && echo "Traceback ${stack}" > .guard/crash-1.txt; fi
-    ;;
-  *) echo "# posture ${stack}" ;;
-esac
+if [ "$status" -le 1 ]; then
+  echo "# posture ${stack}"
+  if [ -n "$json_file" ]; then
+    printf '{"stack":"%s","findings":{"securityhub":{"critical":0,"high":%s,"total":3}}}\\n' \\
+      "$stack" "$status" > "$json_file"
+  fi
+fi
+if [ "$status" = 70 ]; then mkdir -p .guard && echo "Traceback ${stack}" > .guard/crash-1.txt; fi
 exit "$status"
 """
 
@@ -449,18 +454,18 @@ def test_circleci_posture_audits_every_stack_and_lists_failures(posture_stacks: 
         STATUS_d="70",
     )
     role = "arn:aws:iam::123456789012:role/guard-{}-pipeline-preview"
-    audit = "guard audit --stack {0} --format {1}{2} as {0}"
+    # One read of the account per stack: the report on stdout, the JSON with --json-file.
+    audit = "guard audit --stack {0} --format markdown --json-file posture/{0}.json{1} as {0}"
     assert log == [
         f"assume {role.format('a')} eu-west-1 a",
-        audit.format("a", "json", " --previous previous/a.json"),
-        audit.format("a", "markdown", " --previous previous/a.json"),
+        audit.format("a", " --previous previous/a.json"),
         f"assume {role.format('b')} eu-west-1 b",
-        audit.format("b", "json", " --previous previous/b.json"),  # 2: no second read
+        audit.format("b", " --previous previous/b.json"),
         f"assume {role.format('c')} eu-west-1 c",
-        audit.format("c", "json", ""),  # last week's file is not JSON: no trend
-        audit.format("c", "markdown", " --notify"),  # c has guard:alerts
+        # Last week's file is not JSON: no trend; c has guard:alerts: --notify.
+        audit.format("c", " --notify"),
         f"assume {role.format('d')} eu-west-1 d",
-        audit.format("d", "json", ""),  # another stack's JSON: no trend
+        audit.format("d", ""),  # another stack's JSON: no trend
     ]  # offline has no preview role
     assert result.returncode == 1
     assert "posture gaps in: a (posture/<stack>.md in the artifacts)" in result.stdout
@@ -470,6 +475,9 @@ def test_circleci_posture_audits_every_stack_and_lists_failures(posture_stacks: 
     assert "after=" not in result.stdout
     reports = posture_stacks / "posture"
     assert (reports / "a.md").read_text() == "# posture a\n"
+    assert "# posture a\n" in result.stdout
+    # 2 and 70: the audit could not be made, guard wrote no JSON.
+    assert not (reports / "b.json").exists() and not (reports / "d.json").exists()
     assert (reports / "d-crash-1.txt").read_text() == "Traceback d\n"
     assert not (posture_stacks / ".guard" / "crash-1.txt").exists()
     # This week's JSON replaces last week's; b, not audited, keeps its older one.

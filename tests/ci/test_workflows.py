@@ -355,12 +355,20 @@ def test_posture_issue_steps_follow_the_exit_code() -> None:
 
 # The posture steps, run as GitHub runs them, with stand-ins for guard and gh.
 
+# guard audit: the report on stdout and, with --json-file, the JSON in that file, both only
+# when the audit was made (exit 0 or 1), as guard does.
 STUB_AUDIT = """#!/usr/bin/env bash
 echo "guard $*" >> "$LOG"
-case " $* " in
-  *" --format json "*) status="${JSON_STATUS:-0}"; cat "$AUDIT_JSON" ;;
-  *) status="${MD_STATUS:-0}"; cat "$AUDIT_MD" ;;
-esac
+json_file=""
+while [ $# -gt 0 ]; do
+  if [ "$1" = --json-file ]; then json_file="$2"; shift; fi
+  shift
+done
+status="${GUARD_STATUS:-0}"
+if [ "$status" -le 1 ]; then
+  cat "$AUDIT_MD"
+  if [ -n "$json_file" ]; then cp "$AUDIT_JSON" "$json_file"; fi
+fi
 if [ "$status" = 70 ]; then mkdir -p .guard && echo "Traceback: a bug" > .guard/crash-1.txt; fi
 exit "$status"
 """
@@ -448,42 +456,59 @@ def _posture_run(
     return result, log.read_text(encoding="utf-8").splitlines(), outputs
 
 
-JSON_RUN = "guard audit --stack mine --format json"
-MD_RUN = "guard audit --stack mine --format markdown"
+#: The one read of the account: the report on stdout, the JSON for the issue's record.
+AUDIT_RUN = "guard audit --stack mine --format markdown --json-file posture.json"
 
 
 @pytest.mark.parametrize(
-    ("json_status", "md_status", "alerts", "status"),
+    ("guard_status", "alerts"),
     [
-        ("0", "0", "true", "0"),
-        ("1", "1", "false", "1"),
-        ("1", "2", "true", "2"),  # e.g. --notify could not publish
-        ("2", "0", "true", "2"),  # the first read failed: no second one
-        ("70", "0", "true", "70"),
+        ("0", "true"),
+        ("1", "false"),
+        ("1", "true"),
+        ("2", "true"),  # the audit could not be made: no JSON
+        ("70", "false"),
+        ("137", "true"),
     ],
 )
-def test_posture_audit_step(
-    posture: Path, json_status: str, md_status: str, alerts: str, status: str
-) -> None:
-    result, log, outputs = _posture_run(
-        posture, "Audit", JSON_STATUS=json_status, MD_STATUS=md_status, ALERTS=alerts
-    )
+def test_posture_audit_step(posture: Path, guard_status: str, alerts: str) -> None:
+    result, log, outputs = _posture_run(posture, "Audit", GUARD_STATUS=guard_status, ALERTS=alerts)
     assert result.returncode == 0, result.stderr  # the status decides the later steps
-    assert outputs == {"status": status}
+    assert outputs == {"status": guard_status}
+    # One read of the account; the Slack summary only for a stack with guard:alerts.
     notify = " --notify" if alerts == "true" else ""
-    expected = [JSON_RUN]
-    if json_status in ("0", "1"):
-        expected.append(MD_RUN + notify)
-    assert log == expected
-    assert (posture / "posture.json").read_text() == (posture.parent / "audit.json").read_text()
-    if status == "70":
-        assert "Traceback: a bug" in result.stdout
+    assert log == [AUDIT_RUN + notify]
+    report = (posture.parent / "audit.md").read_text()
+    if guard_status in ("0", "1"):
+        # The report from stdout, the JSON from --json-file.
+        assert (posture / "posture.md").read_text() == report
+        assert report in result.stdout
+        assert (posture / "posture.json").read_text() == (posture.parent / "audit.json").read_text()
+    else:
+        assert not (posture / "posture.json").exists()
+    assert ("Traceback: a bug" in result.stdout) == (guard_status == "70")
 
 
 def test_posture_audit_step_with_a_previous_audit(posture: Path) -> None:
     (posture / "previous.json").write_text(json.dumps(audit_json()), encoding="utf-8")
     _, log, _ = _posture_run(posture, "Audit", ALERTS="")
-    assert log == [f"{JSON_RUN} --previous previous.json", f"{MD_RUN} --previous previous.json"]
+    assert log == [f"{AUDIT_RUN} --previous previous.json"]
+    _, log, _ = _posture_run(posture, "Audit", ALERTS="true")
+    assert log == [f"{AUDIT_RUN} --previous previous.json --notify"]
+
+
+@pytest.mark.parametrize("guard_status", ["0", "1"])
+def test_posture_issue_text_is_the_one_audit(posture: Path, guard_status: str) -> None:
+    # The issue text is written from what the audit step left: its report and its JSON.
+    result, _, outputs = _posture_run(posture, "Audit", GUARD_STATUS=guard_status)
+    assert result.returncode == 0, result.stderr
+    result, _, _ = _posture_run(
+        posture, "Write the posture issue text", AUDIT_STATUS=outputs["status"]
+    )
+    assert result.returncode == 0, result.stderr
+    body = (posture / ("issue.md" if guard_status == "1" else "closing.md")).read_text()
+    assert (posture.parent / "audit.md").read_text() in body
+    assert _records(body) == [audit_json()]
 
 
 def _records(text: str) -> list[dict[str, Any]]:

@@ -440,3 +440,22 @@ def test_an_alb_in_a_region_not_read_is_not_called_gone(
     assert document["regions"] == ["eu-west-1"]
     assert document["coverage"]["gone"] == []  # the stack's ALBs are in ap-northeast-1
     assert document["coverage"]["uncovered"] == []
+
+
+def test_json_file_holds_the_same_audit_as_the_report(
+    world: World, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    seed = seeded(world, tmp_path)
+    target = tmp_path / "posture.json"
+    code, out, _ = run(
+        capsys, *audit_args(world, seed["path"], "--format", "markdown", "--json-file", str(target))
+    )
+    assert code == 1 and out.startswith("## guard audit: `audit` (6 gaps)")
+    document = json.loads(target.read_text())
+    assert len(document["gaps"]) == 6
+    assert document["findings"]["securityhub"]["critical"] == 2
+    # Not written when the audit could not be made.
+    world.answer("securityhub", "GetFindings", {"Error": {"Code": "AccessDenied", "Message": "no"}})
+    target.unlink()
+    code, _, _ = run(capsys, *audit_args(world, seed["path"], "--json-file", str(target)))
+    assert code == 2 and not target.exists()
