@@ -135,20 +135,18 @@ def read_previous(path: Path) -> dict[str, Any]:
     return document
 
 
-def publish_summary(
-    session: boto3.Session, expected: Expected, result: Audit, url: str | None
-) -> None:
-    from guard.audit_aws import RETRIES, AuditError
+def publish_summary(reader: AwsReader, expected: Expected, result: Audit) -> None:
+    """``--notify``: the summary to the normal topic, with the reader's clients and errors."""
     from guard.audit_render import chatbot_summary
 
     assert expected.normal_topic is not None  # checked before reading
-    client = session.client("sns", region_name=expected.region, endpoint_url=url, config=RETRIES)
-    try:
-        client.publish(TopicArn=expected.normal_topic, Message=json.dumps(chatbot_summary(result)))
-    except Exception as error:
-        raise AuditError(
-            f"--notify: publishing to {expected.normal_topic} failed: {error}"
-        ) from None
+    reader.call(
+        "sns",
+        expected.region,
+        "Publish",
+        TopicArn=expected.normal_topic,
+        Message=json.dumps(chatbot_summary(result)),
+    )
 
 
 def add_audit_parser(commands: Any, stack_help: str, config_file_help: str, internal: str) -> None:
@@ -219,16 +217,16 @@ def run_audit(args: argparse.Namespace) -> int:
         )
         return EXIT_CONFIG
     regions = tuple(dict.fromkeys(args.region)) if args.region else expected.regions
-    session = new_session()
+    reader = AwsReader(client_factory(args.endpoint_url, new_session()))
     try:
         previous = read_previous(args.previous) if args.previous else None
-        live = read_live(AwsReader(client_factory(args.endpoint_url, session)), expected, regions)
+        live = read_live(reader, expected, regions)
         result = audit(expected, live, now=now(), regions=regions, previous=previous)
         _print(result, args.format)
         if args.json_file is not None:
             _write_json(result, args.json_file)
         if args.notify:
-            publish_summary(session, expected, result, args.endpoint_url)
+            publish_summary(reader, expected, result)
     except AuditError as error:
         sys.stdout.flush()
         print(f"guard audit: {error}", file=sys.stderr)

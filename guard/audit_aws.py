@@ -122,7 +122,7 @@ class Live:
 
     account: str
     endpoints: list[LiveEndpoint] = field(default_factory=list)
-    #: (scope, web ACL name) -> ARN, for REGIONAL per region and CLOUDFRONT.
+    #: (scope, region, web ACL name) -> ARN: REGIONAL per region, CLOUDFRONT in us-east-1.
     web_acls: dict[tuple[str, str, str], str] = field(default_factory=dict)
     logged_web_acls: set[str] = field(default_factory=set)
     shield: ShieldState = field(default_factory=lambda: ShieldState(False))
@@ -156,12 +156,14 @@ def client_factory(endpoint_url: str | None, session: boto3.Session | None = Non
 
 
 class AwsReader:
-    """The audit's reads, each turning a user-fixable failure into :class:`AuditError`."""
+    """The audit's reads, each turning a user-fixable failure into :class:`AuditError`. The one
+    write, ``--notify``'s publish, goes through :meth:`call` too, so it fails the same way."""
 
     def __init__(self, clients: ClientFactory) -> None:
         self._clients = clients
 
-    def _call(self, service: str, region: str, operation: str, **params: Any) -> Any:
+    def call(self, service: str, region: str, operation: str, **params: Any) -> Any:
+        """One API call; a user-fixable failure becomes one :class:`AuditError` line."""
         client = self._clients(service, region)
         try:
             return getattr(client, _snake(operation))(**params)
@@ -192,7 +194,7 @@ class AwsReader:
         """Every item of every page; ``page_key`` is the request's paging parameter, ``next_key``
         the response's when it differs (ELB's Marker/NextMarker)."""
         while True:
-            page = self._call(service, region, operation, **params)
+            page = self.call(service, region, operation, **params)
             yield from page.get(items, []) or []
             following = page.get(next_key or page_key)
             if not following:
@@ -202,7 +204,7 @@ class AwsReader:
     # -- identity --------------------------------------------------------------------------
 
     def account(self, region: str) -> str:
-        return str(self._call("sts", region, "GetCallerIdentity")["Account"])
+        return str(self.call("sts", region, "GetCallerIdentity")["Account"])
 
     # -- endpoints ---------------------------------------------------------------------------
 
@@ -224,7 +226,7 @@ class AwsReader:
         arns = [str(lb["LoadBalancerArn"]) for lb in found]
         tags: dict[str, dict[str, str]] = {}
         for start in range(0, len(arns), 20):  # DescribeTags takes at most 20 ARNs
-            answer = self._call(
+            answer = self.call(
                 "elbv2", region, "DescribeTags", ResourceArns=arns[start : start + 20]
             )
             for described in answer.get("TagDescriptions", []):
@@ -245,7 +247,7 @@ class AwsReader:
         ]
 
     def web_acl_for(self, resource_arn: str, region: str) -> str | None:
-        answer = self._call("wafv2", region, "GetWebACLForResource", ResourceArn=resource_arn)
+        answer = self.call("wafv2", region, "GetWebACLForResource", ResourceArn=resource_arn)
         web_acl = answer.get("WebACL")
         return str(web_acl["ARN"]) if web_acl else None
 
@@ -255,7 +257,7 @@ class AwsReader:
         marker: str | None = None
         while True:
             params = {"Marker": marker} if marker else {}
-            page = self._call("cloudfront", GLOBAL_REGION, "ListDistributions", **params)
+            page = self.call("cloudfront", GLOBAL_REGION, "ListDistributions", **params)
             listing = page.get("DistributionList", {})
             found += [d for d in listing.get("Items", []) or [] if d.get("Enabled", True)]
             marker = listing.get("NextMarker") if listing.get("IsTruncated") else None
@@ -266,7 +268,7 @@ class AwsReader:
             arn = str(
                 summary.get("ARN") or f"arn:aws:cloudfront::{account}:distribution/{summary['Id']}"
             )
-            answer = self._call("cloudfront", GLOBAL_REGION, "ListTagsForResource", Resource=arn)
+            answer = self.call("cloudfront", GLOBAL_REGION, "ListTagsForResource", Resource=arn)
             items = answer.get("Tags", {}).get("Items", []) or []
             endpoints.append(
                 LiveEndpoint(
@@ -301,7 +303,7 @@ class AwsReader:
     def is_logged(self, web_acl_arn: str, region: str) -> bool:
         """Whether the web ACL has a logging configuration (WAF answers "nonexistent" if not)."""
         try:
-            self._call("wafv2", region, "GetLoggingConfiguration", ResourceArn=web_acl_arn)
+            self.call("wafv2", region, "GetLoggingConfiguration", ResourceArn=web_acl_arn)
         except _Unavailable:
             return False
         return True
@@ -310,7 +312,7 @@ class AwsReader:
 
     def shield(self) -> ShieldState:
         try:
-            subscription = self._call("shield", GLOBAL_REGION, "DescribeSubscription")[
+            subscription = self.call("shield", GLOBAL_REGION, "DescribeSubscription")[
                 "Subscription"
             ]
         except _Unavailable:
@@ -321,7 +323,7 @@ class AwsReader:
                 "shield", GLOBAL_REGION, "ListProtections", "Protections", MaxResults=100
             )
         )
-        drt = self._call("shield", GLOBAL_REGION, "DescribeDRTAccess")
+        drt = self.call("shield", GLOBAL_REGION, "DescribeDRTAccess")
         return ShieldState(
             True,
             subscription.get("EndTime"),
@@ -385,7 +387,7 @@ class AwsReader:
         )
         severities = []
         for start in range(0, len(ids), 50):  # GetFindings takes at most 50 IDs
-            answer = self._call(
+            answer = self.call(
                 "guardduty",
                 region,
                 "GetFindings",
@@ -402,14 +404,14 @@ class AwsReader:
     def trusted_advisor(self) -> list[TrustedAdvisorCheck] | None:
         """Checks in warning or error; None when the support plan has no Trusted Advisor API."""
         try:
-            checks = self._call(
+            checks = self.call(
                 "support", GLOBAL_REGION, "DescribeTrustedAdvisorChecks", language="en"
             )["checks"]
             by_id = {str(c["id"]): c for c in checks}
             summaries = []
             ids = list(by_id)
             for start in range(0, len(ids), 100):
-                answer = self._call(
+                answer = self.call(
                     "support",
                     GLOBAL_REGION,
                     "DescribeTrustedAdvisorCheckSummaries",

@@ -323,31 +323,9 @@ def _findings(
     gaps: list[Gap],
 ) -> dict[str, Any]:
     hub = _securityhub(live.securityhub, now, expected, previous)
-    if live.securityhub is None:
-        hub["note"] = live.securityhub_note
-        if expected.detection:
-            gaps.append(Gap("detection-off", "securityhub", live.securityhub_note or ""))
-    elif hub["critical"] or hub["high"]:
-        gaps.append(
-            Gap(
-                "securityhub-critical-high",
-                expected.region,
-                f"{hub['critical']} critical and {hub['high']} high active findings",
-            )
-        )
+    _board_gaps("securityhub", hub, live.securityhub is None, live.securityhub_note, expected, gaps)
     guardduty = _guardduty(live.guardduty)
-    if live.guardduty is None:
-        guardduty["note"] = live.guardduty_note
-        if expected.detection:
-            gaps.append(Gap("detection-off", "guardduty", live.guardduty_note or ""))
-    elif guardduty["critical"] or guardduty["high"]:
-        gaps.append(
-            Gap(
-                "guardduty-critical-high",
-                expected.region,
-                f"{guardduty['critical']} critical and {guardduty['high']} high active findings",
-            )
-        )
+    _board_gaps("guardduty", guardduty, live.guardduty is None, live.guardduty_note, expected, gaps)
     advisor = live.trusted_advisor
     return {
         "securityhub": hub,
@@ -364,6 +342,30 @@ def _findings(
         ],
         "trusted_advisor_note": live.trusted_advisor_note if advisor is None else None,
     }
+
+
+def _board_gaps(
+    source: str,
+    board: dict[str, Any],
+    off: bool,
+    note: str | None,
+    expected: Expected,
+    gaps: list[Gap],
+) -> None:
+    """A service that is off (a gap when the stack enables detection), or its Critical/High
+    findings: the "drive to zero" target."""
+    if off:
+        board["note"] = note
+        if expected.detection:
+            gaps.append(Gap("detection-off", source, note or ""))
+    elif board["critical"] or board["high"]:
+        gaps.append(
+            Gap(
+                f"{source}-critical-high",
+                expected.region,
+                f"{board['critical']} critical and {board['high']} high active findings",
+            )
+        )
 
 
 def _control_of(finding: Mapping[str, Any]) -> str | None:

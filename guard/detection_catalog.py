@@ -309,12 +309,18 @@ def guardduty_pattern(
     }
 
 
+#: Each GuardDuty route's severity bounds, ``min <= severity < below`` (no upper bound: None).
+GUARDDUTY_ROUTE_BOUNDS: Mapping[str, tuple[float, float | None]] = MappingProxyType(
+    {
+        "urgent": (GUARDDUTY_URGENT_MIN, None),
+        "normal": (GUARDDUTY_NORMAL_MIN, GUARDDUTY_URGENT_MIN),
+    }
+)
+
+
 def guardduty_routes() -> dict[str, EventPattern]:
     """The two GuardDuty severity routes, any resource; findings below 4.0 (Low) notify nobody."""
-    return {
-        "urgent": guardduty_pattern(GUARDDUTY_URGENT_MIN),
-        "normal": guardduty_pattern(GUARDDUTY_NORMAL_MIN, GUARDDUTY_URGENT_MIN),
-    }
+    return {route: guardduty_pattern(*bounds) for route, bounds in GUARDDUTY_ROUTE_BOUNDS.items()}
 
 
 @dataclass(frozen=True)
@@ -335,10 +341,7 @@ def guardduty_rules() -> list[GuardDutyRule]:
     route matches exactly one of its rules, whatever its resource type."""
     known = [r.resource_type for r in GUARDDUTY_RESOURCES]
     rules = []
-    for route, bounds in (
-        ("urgent", (GUARDDUTY_URGENT_MIN, None)),
-        ("normal", (GUARDDUTY_NORMAL_MIN, GUARDDUTY_URGENT_MIN)),
-    ):
+    for route, bounds in GUARDDUTY_ROUTE_BOUNDS.items():
         for resource in GUARDDUTY_RESOURCES:
             rules.append(
                 GuardDutyRule(

@@ -113,6 +113,23 @@ def moto_url() -> Iterator[str]:
     server.stop()
 
 
+def topic_with_queue(sns: Any, sqs: Any, topic_name: str) -> tuple[str, str]:
+    """An SNS topic and an SQS queue subscribed with raw delivery, so a test reads exactly what
+    was published: ``(topic ARN, queue URL)``."""
+    topic = sns.create_topic(Name=topic_name)["TopicArn"]
+    queue_url = sqs.create_queue(QueueName="slack")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
+        "Attributes"
+    ]["QueueArn"]
+    sns.subscribe(
+        TopicArn=topic,
+        Protocol="sqs",
+        Endpoint=queue_arn,
+        Attributes={"RawMessageDelivery": "true"},
+    )
+    return str(topic), str(queue_url)
+
+
 def moto_api(url: str, path: str, body: dict[str, Any] | bytes | None = None) -> None:
     """POST to moto's management API (reset, reset-auth, state manager)."""
     data = json.dumps(body).encode() if isinstance(body, dict) else body

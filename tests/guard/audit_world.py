@@ -176,13 +176,13 @@ class World:
         )
         return str(answer["Distribution"]["ARN"])
 
-    def shield(self, protected: list[str], *, srt_role: str | None, engagement: str) -> None:
+    def shield(self, protected: list[str], *, srt_role: str | None) -> None:
+        """A subscription (moto reports proactive engagement ENABLED), protections, the SRT role."""
         shield = self.client("shield", "us-east-1")
         shield.create_subscription()
         for i, arn in enumerate(protected):
             shield.create_protection(Name=f"p{i}", ResourceArn=arn)
         self.answer("shield", "DescribeDRTAccess", {"RoleArn": srt_role} if srt_role else {})
-        self._engagement = engagement
 
     def securityhub(self, findings: list[dict[str, Any]]) -> None:
         hub = self.client("securityhub")

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from guard.cli import main
+from tests.conftest import topic_with_queue
 from tests.guard.audit_world import (
     ACCOUNT,
     REGION,
@@ -57,7 +58,7 @@ def seeded(world: World, tmp_path: Path) -> dict[str, Any]:
     world.associate(legacy, api)
     planned_cf = world.web_acl("guard-audit-shop-cf", scope="CLOUDFRONT")
     cdn = world.distribution("shop-cdn", planned_cf)
-    world.shield([web, cdn], srt_role=SRT_ROLE, engagement="ENABLED")
+    world.shield([web, cdn], srt_role=SRT_ROLE)
     findings = [
         asff(0, "CRITICAL", control="S3.8", age_days=40),
         asff(1, "CRITICAL", control="S3.8"),
@@ -384,18 +385,8 @@ def test_notify_publishes_a_chatbot_summary_to_the_normal_topic(
     world: World, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     seed = seeded(world, tmp_path)
-    sns, sqs = world.client("sns"), world.client("sqs")
-    topic = sns.create_topic(Name="guard-audit-alerts-normal")["TopicArn"]
-    queue = sqs.create_queue(QueueName="slack")["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
-    sns.subscribe(
-        TopicArn=topic,
-        Protocol="sqs",
-        Endpoint=queue_arn,
-        Attributes={"RawMessageDelivery": "true"},
-    )
+    sqs = world.client("sqs")
+    _, queue = topic_with_queue(world.client("sns"), sqs, "guard-audit-alerts-normal")
     code, _, err = run(capsys, *audit_args(world, seed["path"], "--notify"))
     assert code == 1, err
     (message,) = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10)["Messages"]

@@ -13,6 +13,7 @@ import pytest
 
 from functions.trusted_advisor import handler
 from tests.aws_samples import trusted_advisor_events
+from tests.conftest import topic_with_queue
 
 pytestmark = pytest.mark.usefixtures("aws_env")
 
@@ -29,15 +30,10 @@ SAMPLES = [
 @pytest.fixture
 def topic(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """The normal alert topic in us-east-1, with a raw-delivery SQS queue to read it."""
-    sns = boto3.client("sns", region_name="us-east-1")
-    sqs = boto3.client("sqs", region_name="us-east-1")
-    arn = sns.create_topic(Name="guard-prod-alerts-normal")["TopicArn"]
-    queue_url = sqs.create_queue(QueueName="slack")["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
-        "Attributes"
-    ]["QueueArn"]
-    sns.subscribe(
-        TopicArn=arn, Protocol="sqs", Endpoint=queue_arn, Attributes={"RawMessageDelivery": "true"}
+    arn, queue_url = topic_with_queue(
+        boto3.client("sns", region_name="us-east-1"),
+        boto3.client("sqs", region_name="us-east-1"),
+        "guard-prod-alerts-normal",
     )
     monkeypatch.setenv("TOPIC_ARN", arn)
     monkeypatch.setenv("STACK", "prod")

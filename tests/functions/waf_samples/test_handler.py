@@ -19,6 +19,7 @@ from botocore.stub import Stubber
 
 from functions.waf_samples import handler
 from tests.aws_samples import load_sample
+from tests.conftest import topic_with_queue
 
 ACCOUNT = "123456789012"
 REGIONAL_ARN = (
@@ -172,18 +173,10 @@ def waf(monkeypatch: pytest.MonkeyPatch) -> Iterator[Waf]:
 @pytest.fixture
 def topic(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """The normal alert topic, with a raw-delivery SQS queue to read what was published."""
-    sns = boto3.client("sns", region_name="ap-northeast-1")
-    sqs = boto3.client("sqs", region_name="ap-northeast-1")
-    arn = sns.create_topic(Name="guard-prod-alerts-normal")["TopicArn"]
-    queue_url = sqs.create_queue(QueueName="slack")["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
-        "Attributes"
-    ]["QueueArn"]
-    sns.subscribe(
-        TopicArn=arn,
-        Protocol="sqs",
-        Endpoint=queue_arn,
-        Attributes={"RawMessageDelivery": "true"},
+    arn, queue_url = topic_with_queue(
+        boto3.client("sns", region_name="ap-northeast-1"),
+        boto3.client("sqs", region_name="ap-northeast-1"),
+        "guard-prod-alerts-normal",
     )
     monkeypatch.setenv("TOPIC_ARN", arn)
     monkeypatch.setenv("STACK", "prod")
