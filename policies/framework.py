@@ -19,6 +19,7 @@ from typing import Any, Protocol
 from pulumi_policy import (
     EnforcementLevel,
     PolicyComplianceFramework,
+    PolicyResource,
     ReportViolation,
     ResourceValidationArgs,
     ResourceValidationPolicy,
@@ -251,8 +252,14 @@ def stack_policy(
             (r.urn for r in args.resources if r.resource_type == "pulumi:pulumi:Stack"), ""
         )
 
+        by_urn: dict[str, PolicyResource] = {}
+
         def subjects(urn: str) -> Subject | None:
-            resource = next((r for r in args.resources if r.urn == urn), None)
+            # Indexed on the first finding: a clean stack never needs it, and a stack with many
+            # findings does not search every resource for each.
+            if not by_urn:
+                by_urn.update((r.urn, r) for r in args.resources)
+            resource = by_urn.get(urn)
             if resource is None:
                 return None
             loaded = stack_config()

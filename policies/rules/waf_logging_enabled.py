@@ -38,9 +38,17 @@ def _depends(resource: PolicyResource, key: str) -> list[PolicyResource]:
     return list(resource.property_dependencies.get(key, []))
 
 
-def _logs(config: PolicyResource, web_acl: PolicyResource) -> bool:
-    # resourceArn is the web ACL's output (unknown at preview); the dependency is known.
-    return any(d.urn == web_acl.urn for d in _depends(config, "resourceArn"))
+def _configs_by_web_acl(resources: list[PolicyResource]) -> dict[str, list[PolicyResource]]:
+    """Each web ACL's logging configurations, by the web ACL's URN.
+
+    resourceArn is the web ACL's output (unknown at preview); the dependency is known. One pass
+    over the configurations: a stack of 500 web ACLs is not 250,000 comparisons.
+    """
+    configs: dict[str, list[PolicyResource]] = {}
+    for config in (r for r in resources if r.resource_type == LOGGING):
+        for urn in dict.fromkeys(d.urn for d in _depends(config, "resourceArn")):
+            configs.setdefault(urn, []).append(config)
+    return configs
 
 
 def _destination_problem(config: PolicyResource) -> str | None:
@@ -67,9 +75,9 @@ def check(args: StackValidationArgs, report: Report) -> None:
     loaded = stack_config()
     if loaded is None or loaded.config.logs is None:
         return
-    configs = [r for r in args.resources if r.resource_type == LOGGING]
+    configs = _configs_by_web_acl(args.resources)
     for web_acl in (r for r in args.resources if r.resource_type == WEB_ACL):
-        mine = [c for c in configs if _logs(c, web_acl)]
+        mine = configs.get(web_acl.urn, [])
         if not mine:
             report(
                 f"web ACL {web_acl.name} has no logging configuration: its traffic leaves no "
