@@ -12,14 +12,38 @@ from collections.abc import Mapping
 from typing import Any
 
 import botocore.session
-from botocore.model import OperationModel, Shape
+from botocore.model import OperationModel, ServiceModel, Shape
 from botocore.validate import ParamValidator
 
 
 @functools.cache
+def _session() -> botocore.session.Session:
+    """One botocore session per process: its loader reads each model file (and the 1.3 MB
+    endpoint data) once, however many plans, checks and catalogs ask."""
+    return botocore.session.get_session()
+
+
+@functools.cache
+def service_model(service: str) -> ServiceModel:
+    """The API model botocore ships for ``service`` (for example ``wafv2``)."""
+    return _session().get_service_model(service)
+
+
+@functools.cache
 def operation_model(service: str, operation: str) -> OperationModel:
-    session = botocore.session.get_session()
-    return session.get_service_model(service).operation_model(operation)
+    return service_model(service).operation_model(operation)
+
+
+@functools.cache
+def partition_of(region: str) -> str:
+    """The ARN partition of a region (``aws``, ``aws-cn``, ...), from botocore's endpoint data
+    rather than a prefix guess; ValueError for a region botocore does not know."""
+    import botocore.exceptions
+
+    try:
+        return str(_session().get_partition_for_region(region))
+    except botocore.exceptions.UnknownRegionError:
+        raise ValueError(f"unknown AWS region {region!r}") from None
 
 
 def enum_errors(value: Any, shape: Shape, path: str = "") -> list[str]:

@@ -174,14 +174,10 @@ def standard_arn(alias: str, region: str) -> str:
 
 
 def _partition(region: str) -> str:
-    """The ARN partition of a region, from botocore's endpoint data rather than a prefix guess."""
-    import botocore.exceptions
-    import botocore.session
+    """The ARN partition of a region (botocore's endpoint data, read once per process)."""
+    from guard.aws_model import partition_of
 
-    try:
-        return str(botocore.session.get_session().get_partition_for_region(region))
-    except botocore.exceptions.UnknownRegionError:
-        raise ValueError(f"unknown AWS region {region!r}") from None
+    return partition_of(region)
 
 
 # --------------------------------------------------------------------------------------------

@@ -10,15 +10,14 @@ the plan, by walking botocore's shapes, so both directions rest on a published s
 
 from __future__ import annotations
 
-import functools
 import json
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from botocore.loaders import Loader
 from botocore.model import ServiceModel, Shape, StructureShape
 
+from guard.aws_model import service_model
 from guard.resource_types import WEB_ACL, WEB_ACL_RULE
 
 #: The parts of a rule a ``WebAclRule`` carries as inputs (name and priority are plain).
@@ -52,9 +51,8 @@ def to_inputs(rule: Mapping[str, Any]) -> dict[str, Any]:
     return {snake(key): _to_python(rule[key]) for key in RULE_BODY_KEYS if key in rule}
 
 
-@functools.cache
 def _wafv2() -> ServiceModel:
-    return ServiceModel(Loader().load_service_model("wafv2", "service-2"), "wafv2")
+    return service_model("wafv2")
 
 
 def _from_engine(value: Any, shape: Shape) -> Any:
