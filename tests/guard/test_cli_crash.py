@@ -23,11 +23,11 @@ def boom(args: object) -> int:
 
 
 def run_entry_point(argv: list[str]) -> int:
-    with pytest.raises(SystemExit) as exited:
-        cli.entry_point(argv)
-    code = exited.value.code
-    assert isinstance(code, int)
-    return code
+    try:
+        return cli.run(argv)
+    except SystemExit as exited:  # argparse's usage errors
+        assert isinstance(exited.code, int)
+        return exited.code
 
 
 def test_a_crash_exits_70_with_one_line_and_a_crash_file(
@@ -93,7 +93,7 @@ def test_usage_errors_and_interrupts_are_not_crashes(
 
     monkeypatch.setattr(cli, "plan_command", interrupted)
     with pytest.raises(KeyboardInterrupt):
-        cli.entry_point(["plan", "--stack", "prod"])
+        cli.run(["plan", "--stack", "prod"])
     assert not (tmp_path / ".guard").exists()
 
 
