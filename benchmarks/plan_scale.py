@@ -49,6 +49,8 @@ from typing import Any
 
 import yaml
 
+from guard.diff_base import BaseConfigError, resolve, worktree
+
 ROOT = Path(__file__).resolve().parents[1]
 # The tests' copy of the prod example: the examples in stacks/ are the user's to replace.
 PROD = ROOT / "tests" / "stacks" / "Pulumi.prod.yaml"
@@ -217,17 +219,6 @@ def run_plan(stack: Path, cwd: Path) -> Run:
     return timed(plan_command(stack), cwd, ok=(0, 1))
 
 
-def git(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=False)
-
-
-def resolve(ref: str) -> str:
-    found = git("rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
-    if found.returncode:
-        raise SystemExit(f"--compare: {ref!r} is not a commit of this repository")
-    return found.stdout.strip()
-
-
 def check_shadowing(tree: Path) -> None:
     """Stop unless ``python`` started in ``tree`` imports the worktree's packages."""
     names = [p for p in PACKAGES if (tree / p / "__init__.py").is_file()]
@@ -241,19 +232,16 @@ def check_shadowing(tree: Path) -> None:
 
 
 @contextmanager
-def baseline_tree(ref: str, folder: Path) -> Iterator[Path]:
-    """REF checked out (detached) under ``folder``; removed again whatever happens."""
-    commit = resolve(ref)
-    tree = folder / "tree"
+def baseline_tree(ref: str) -> Iterator[tuple[Path, str]]:
+    """REF checked out in a temporary worktree, and its commit; removed again whatever happens
+    (``guard diff --base``'s own worktree)."""
     try:
-        added = git("worktree", "add", "--detach", str(tree), commit)
-        if added.returncode:
-            raise SystemExit(f"git worktree add {ref} failed:\n{added.stderr}")
-        check_shadowing(tree)
-        yield tree
-    finally:
-        git("worktree", "remove", "--force", str(tree))
-        git("worktree", "prune")
+        top, commit = resolve(ref, ROOT)
+        with worktree(top, commit, ref) as tree:
+            check_shadowing(tree)
+            yield tree, commit
+    except BaseConfigError as error:
+        raise SystemExit(f"--compare: {error}") from None
 
 
 @dataclass
@@ -404,8 +392,8 @@ def main() -> None:
         if args.compare is None:
             benchmark(args, folder, None)
             return
-        with baseline_tree(args.compare, folder) as tree:
-            print(f"A: {ROOT} (working tree)  B: {args.compare} ({resolve(args.compare)[:12]})")
+        with baseline_tree(args.compare) as (tree, commit):
+            print(f"A: {ROOT} (working tree)  B: {args.compare} ({commit[:12]})")
             benchmark(args, folder, tree)
 
 

@@ -12,7 +12,6 @@ or a configuration error (exit 2). The console script (``guard``) and ``python -
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import platform
 import sys
@@ -24,6 +23,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import NoReturn
 
+from guard import process
 from guard.cli_plan import DIFF_USAGE
 from guard.config import ConfigError, load_stack_file
 from guard.config.loader import stack_file_for, unknown_stack_message
@@ -434,10 +434,8 @@ def run(argv: Sequence[str] | None = None) -> int:
         code = main(argv)
         sys.stdout.flush()
     except BrokenPipeError:
-        # The reader left early (`guard plan | head`): not a bug. Point stdout at devnull so the
-        # interpreter's own flush at exit does not raise again; 141 is the shell's SIGPIPE code.
-        with contextlib.suppress(OSError, ValueError):
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        # The reader left early (`guard plan | head`): not a bug; 141 is the shell's SIGPIPE code.
+        process.discard_stdout()
         code = EXIT_BROKEN_PIPE
     except Exception as error:  # SystemExit and KeyboardInterrupt are not Exceptions
         code = report_crash(error)
@@ -447,8 +445,6 @@ def run(argv: Sequence[str] | None = None) -> int:
 def entry_point() -> NoReturn:
     """The ``guard`` console script and ``python -m guard``: :func:`run` in a process tuned for
     it (collector thresholds, no teardown after the output; see :mod:`guard.process`)."""
-    from guard import process
-
     process.tune_collector()
     process.leave(run())
 

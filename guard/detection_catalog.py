@@ -102,7 +102,10 @@ class SecurityHubStandard:
         return "{region}" in self.arn_template
 
     def arn(self, region: str) -> str:
-        return self.arn_template.format(partition=_partition(region), region=region)
+        # Imported here: botocore's endpoint data (read once per process) names the partition.
+        from guard.aws_model import partition_of
+
+        return self.arn_template.format(partition=partition_of(region), region=region)
 
 
 def _standard(
@@ -171,13 +174,6 @@ def standard_arn(alias: str, region: str) -> str:
             f"unknown Security Hub standard {alias!r}; known: {sorted(SECURITY_HUB_STANDARDS)}"
         ) from None
     return standard.arn(region)
-
-
-def _partition(region: str) -> str:
-    """The ARN partition of a region (botocore's endpoint data, read once per process)."""
-    from guard.aws_model import partition_of
-
-    return partition_of(region)
 
 
 # --------------------------------------------------------------------------------------------

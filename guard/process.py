@@ -40,6 +40,13 @@ def tune_collector() -> None:
     gc.set_threshold(*COLLECTOR_THRESHOLDS)
 
 
+def discard_stdout() -> None:
+    """Point stdout at /dev/null: its reader left early (``guard plan | head``), and no later
+    flush, ours or the interpreter's, may raise BrokenPipeError again."""
+    with contextlib.suppress(OSError, ValueError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
 def leave(code: int) -> NoReturn:
     """Exit with ``code`` once stdout and stderr are flushed, without tearing down the heap.
 
@@ -50,10 +57,7 @@ def leave(code: int) -> NoReturn:
     try:
         sys.stdout.flush()
     except (BrokenPipeError, ValueError):
-        # The reader left early: the command's code stands, and the interpreter must not try
-        # to flush the same pipe again.
-        with contextlib.suppress(OSError, ValueError):
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        discard_stdout()  # the command's exit code stands
     with contextlib.suppress(OSError, ValueError):
         sys.stderr.flush()
     logging.shutdown()

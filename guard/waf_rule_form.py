@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from botocore.model import ServiceModel, Shape, StructureShape
+from botocore.model import Shape, StructureShape
 
 from guard.aws_model import service_model
 from guard.resource_types import WEB_ACL, WEB_ACL_RULE
@@ -51,10 +51,6 @@ def to_inputs(rule: Mapping[str, Any]) -> dict[str, Any]:
     return {snake(key): _to_python(rule[key]) for key in RULE_BODY_KEYS if key in rule}
 
 
-def _wafv2() -> ServiceModel:
-    return service_model("wafv2")
-
-
 def _from_engine(value: Any, shape: Shape) -> Any:
     if isinstance(shape, StructureShape) and isinstance(value, Mapping):
         members = {name.lower(): name for name in shape.members}
@@ -72,7 +68,7 @@ def _from_engine(value: Any, shape: Shape) -> Any:
 
 def from_inputs(inputs: Mapping[str, Any]) -> dict[str, Any]:
     """A recorded ``WebAclRule`` (engine spelling: camelCase) as the WAFv2 API's ``Rule``."""
-    rule_shape = _wafv2().shape_for("Rule")
+    rule_shape = service_model("wafv2").shape_for("Rule")
     assert isinstance(rule_shape, StructureShape)
     wanted = {key.lower() for key in ("Name", "Priority", *RULE_BODY_KEYS)}
     body = {k: v for k, v in inputs.items() if k.lower() in wanted and v is not None}
