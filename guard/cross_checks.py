@@ -8,7 +8,15 @@ itself into the loader.
 
 from __future__ import annotations
 
-from guard import alerts_checks, checks, ci_checks, logs_checks, policy_checks, shield_checks
+from guard import (
+    alerts_checks,
+    checks,
+    ci_checks,
+    logs_checks,
+    policy_checks,
+    shield_checks,
+    siem_checks,
+)
 
 CROSS_CHECKS = (
     checks.unique_names,
@@ -23,6 +31,7 @@ CROSS_CHECKS = (
     alerts_checks.detection_lists,
     ci_checks.ci_identities,
     logs_checks.logs_settings,
+    siem_checks.siem_settings,
     shield_checks.shield_needs_alerts,
     shield_checks.endpoint_shield_settings,
     shield_checks.srt_role_in_account,

@@ -1,5 +1,5 @@
 """WAF log checks that need more than one field: retention against archiving, the sample digest
-against guard:alerts, the SIEM queue against the stack's region, the bucket against guard:shield,
+against guard:alerts, the ALB log bucket against the WAF one, the bucket against guard:shield,
 the delivery against the WAF tuning services.
 
 Listed in :data:`guard.cross_checks.CROSS_CHECKS`, so ``pulumi up`` and ``guard plan`` reject
@@ -15,7 +15,6 @@ from guard.config.logs import (
     CREDENTIAL_HEADERS,
     GLACIER_IR_MIN_DAYS,
     MIN_ARCHIVE_AFTER_DAYS,
-    SQS_ARN_RE,
 )
 from guard.config.stack import StackConfig
 from guard.tuner import services_in_use
@@ -54,19 +53,15 @@ def logs_settings(config: StackConfig, warnings: list[str], today: date) -> list
                 True,
             )
         )
-    if logs.opensearch is not None:
-        match = SQS_ARN_RE.match(logs.opensearch.queue_arn)
-        assert match is not None, "shape checked by the model"
-        if match["region"] != config.region:
-            problems.append(
-                Problem(
-                    (L, "opensearch", "queue_arn"),
-                    f"the queue is in {match['region']}, but the log bucket is in "
-                    f"{config.region} (aws:region): S3 sends event notifications only to a "
-                    "queue in the bucket's region",
-                    logs.opensearch.queue_arn,
-                )
+    if logs.alb is not None and logs.alb.bucket == logs.bucket:
+        problems.append(
+            Problem(
+                (L, "alb", "bucket"),
+                "ALB access logs need a bucket of their own: ELB writes only SSE-S3 encrypted "
+                "objects, and the WAF log bucket encrypts with guard's KMS key",
+                logs.alb.bucket,
             )
+        )
     unredacted = [h for h in CREDENTIAL_HEADERS if h not in logs.redact_fields]
     if unredacted:
         warnings.append(

@@ -34,6 +34,9 @@ ERROR_PREFIX = "errors/"
 RESULTS_PREFIX = "athena-results/"
 #: Where WAF (like every CloudWatch Logs vended log) writes when it logs straight to S3.
 S3_DELIVERY_PREFIX = "AWSLogs/"
+#: Where each ALB endpoint's access logs go in the ALB log bucket: ``alb/<product>/<endpoint>``,
+#: under which ELB writes ``AWSLogs/<account>/elasticloadbalancing/<region>/<yyyy>/<MM>/<dd>/``.
+ALB_PREFIX = "alb/"
 #: The region segment of a CloudFront web ACL's keys with S3 delivery (not us-east-1).
 CLOUDFRONT_SEGMENT = "cloudfront"
 #: The service principal that writes vended logs (WAF's S3 delivery among them) into a bucket.
@@ -46,6 +49,12 @@ KEPT_ACTIONS = ("BLOCK", "COUNT", "CAPTCHA", "CHALLENGE", "EXCLUDED_AS_COUNT")
 def log_prefix(delivery: Delivery) -> str:
     """The prefix every log object of this delivery is under (lifecycle, SIEM, readers)."""
     return S3_DELIVERY_PREFIX if delivery == "s3" else LOG_PREFIX
+
+
+def alb_log_prefix(product: str, endpoint: str) -> str:
+    """The ``access_logs.s3.prefix`` an ALB endpoint's owner sets (no trailing slash: ELB adds
+    ``/AWSLogs/...`` itself)."""
+    return f"{ALB_PREFIX}{product}/{endpoint}"
 
 
 def waf_logs_prefix(account_id: str) -> str:

@@ -151,7 +151,8 @@ class AthenaConfig(StrictModel):
 
 
 class OpenSearchConfig(StrictModel):
-    """``guard:logs.opensearch``: hand new log objects to a SIEM's loader.
+    """``guard:logs.opensearch`` (deprecated, now ``guard:siem``): hand new log objects to a
+    SIEM's loader.
 
     S3 notifies ``queue_arn`` of every new log object (the queue must be in the stack's region),
     and ``reader_role_arn`` (the loader's role) may read and decrypt them. Built for SIEM on
@@ -160,6 +161,17 @@ class OpenSearchConfig(StrictModel):
 
     queue_arn: QueueArn
     reader_role_arn: RoleArn
+
+
+class AlbLogsConfig(StrictModel):
+    """``guard:logs.alb``: a bucket for the stack's ALB access logs (their owners turn them on).
+
+    ALB access logs support only SSE-S3 encryption, so this bucket is not encrypted with guard's
+    log key; each ALB endpoint's owner sets the exported bucket and prefix on the load balancer.
+    """
+
+    bucket: BucketName
+    retention_days: Annotated[int, AfterValidator(_retention)] = 90
 
 
 class LogsConfig(StrictModel):
@@ -178,8 +190,10 @@ class LogsConfig(StrictModel):
     ] = list(CREDENTIAL_HEADERS)
     filter: LogFilter = "all"
     athena: AthenaConfig = AthenaConfig()
+    #: Deprecated: guard:siem.loader_queue_arn and loader_role_arn (still read, with a warning).
     opensearch: OpenSearchConfig | None = None
     samples_to_slack: bool = False
+    alb: AlbLogsConfig | None = None
 
     @model_validator(mode="after")
     def _bucket_fits_delivery(self) -> LogsConfig:

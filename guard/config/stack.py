@@ -12,6 +12,7 @@ from guard.config.ci import CiConfig, PipelineConfig
 from guard.config.logs import LogsConfig
 from guard.config.products import Product, WafConfig
 from guard.config.shield import ShieldConfig
+from guard.config.siem import SiemConfig
 from guard.config.tuner import TunerAccess, TunerService, WafTuner
 
 
@@ -52,10 +53,25 @@ class StackConfig(StrictModel):
     ci: CiConfig | None = None
     pipeline: PipelineConfig | None = None
     logs: LogsConfig | None = None
+    #: The SIEM's loader and its domain's retention; also read from guard:logs.opensearch.
+    siem: SiemConfig | None = None
     #: The tuner every product's default-allow web ACLs share unless they say otherwise.
     waf_tuner: WafTuner | None = None
     #: The role each tuning service assumes to edit its rules and read the WAF logs.
     tuners: dict[TunerService, TunerAccess] = {}
+
+    @model_validator(mode="after")
+    def _siem_from_logs(self) -> StackConfig:
+        # guard:logs.opensearch predates guard:siem: read it as guard:siem's loader, once, so
+        # every reader sees one place (guard.siem_checks warns, or refuses both at once).
+        logs = self.logs
+        if self.siem is None and logs is not None and logs.opensearch is not None:
+            siem = SiemConfig(
+                loader_queue_arn=logs.opensearch.queue_arn,
+                loader_role_arn=logs.opensearch.reader_role_arn,
+            )
+            object.__setattr__(self, "siem", siem)
+        return self
 
     @model_validator(mode="after")
     def _inherit_tuner(self) -> StackConfig:
