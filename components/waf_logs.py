@@ -35,6 +35,7 @@ from pulumi_aws.wafv2 import (
 )
 
 from components.iam import PermissionsBoundary, bounded_role
+from components.log_bucket import log_bucket
 from components.product import ProductProtection, StackWebAcl, stack_web_acls
 from components.providers import GLOBAL_REGION, Providers, opts
 from components.routes import AlertRoutes
@@ -168,6 +169,8 @@ class WafLogs(pulumi.ComponentResource):
     """
 
     bucket_name: str
+    #: The Athena workgroup of the saved queries (the ALB log queries join it).
+    workgroup: pulumi.Output[str]
     stream_arns: dict[str, pulumi.Output[str]]
 
     def __init__(
@@ -195,7 +198,9 @@ class WafLogs(pulumi.ComponentResource):
         # policies name both whether or not a CloudFront web ACL exists yet, so adding one
         # changes no key policy (the deploy role may not: key policies are an administrator's).
         source_regions = sorted({region, GLOBAL_REGION})
-        reader = logs.opensearch.reader_role_arn if logs.opensearch is not None else None
+        # The SIEM's loader (guard:siem, or the deprecated guard:logs.opensearch it replaces).
+        siem = config.siem if config.siem is not None and config.siem.feeds_loader else None
+        reader = siem.loader_role_arn if siem is not None else None
         tuners = tuner_role_arns(config, stack)
         firehose = logs.delivery == "firehose"
         self.bucket_name = logs.bucket
@@ -225,48 +230,22 @@ class WafLogs(pulumi.ComponentResource):
             target_key_id=key.key_id,
             opts=opts(self, regional),
         )
-        bucket = aws.s3.Bucket(
-            "bucket",
-            bucket=logs.bucket,
+        created = log_bucket(
+            self,
+            name=logs.bucket,
+            provider=regional,
             tags=tags,
-            opts=opts(self, regional, protect=True),
+            encryption={
+                "apply_server_side_encryption_by_default": {
+                    "sse_algorithm": "aws:kms",
+                    "kms_master_key_id": key.arn,
+                },
+                # One data key per bucket instead of per object: far fewer KMS requests.
+                "bucket_key_enabled": True,
+            },
+            lifecycle=lifecycle_rules(logs),
         )
-        aws.s3.BucketPublicAccessBlock(
-            "bucket",
-            bucket=bucket.id,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-            opts=opts(self, regional),
-        )
-        encryption = aws.s3.BucketServerSideEncryptionConfiguration(
-            "bucket",
-            bucket=bucket.id,
-            rules=[
-                {
-                    "apply_server_side_encryption_by_default": {
-                        "sse_algorithm": "aws:kms",
-                        "kms_master_key_id": key.arn,
-                    },
-                    # One data key per bucket instead of per object: far fewer KMS requests.
-                    "bucket_key_enabled": True,
-                }
-            ],
-            opts=opts(self, regional),
-        )
-        aws.s3.BucketVersioning(
-            "bucket",
-            bucket=bucket.id,
-            versioning_configuration={"status": "Enabled"},
-            opts=opts(self, regional),
-        )
-        aws.s3.BucketLifecycleConfiguration(
-            "bucket",
-            bucket=bucket.id,
-            rules=lifecycle_rules(logs),
-            opts=opts(self, regional),
-        )
+        bucket, encryption = created.bucket, created.encryption
         role: aws.iam.Role | None = None
         role_policy: aws.iam.RolePolicy | None = None
         if firehose:
@@ -314,14 +293,14 @@ class WafLogs(pulumi.ComponentResource):
                 depends_on=[*([role] if role is not None else []), *log_readers],
             ),
         )
-        if logs.opensearch is not None:
+        if siem is not None and siem.loader_queue_arn is not None:
             # The SIEM's loader learns of each new log object from its queue.
             aws.s3.BucketNotification(
                 "bucket",
                 bucket=bucket.id,
                 queues=[
                     {
-                        "queue_arn": logs.opensearch.queue_arn,
+                        "queue_arn": siem.loader_queue_arn,
                         "events": ["s3:ObjectCreated:*"],
                         "filter_prefix": log_prefix(logs.delivery),
                     }
@@ -395,6 +374,7 @@ class WafLogs(pulumi.ComponentResource):
             tags=tags,
             opts=opts(self, regional),
         )
+        self.workgroup = workgroup.name
         for query in saved_queries(database_name(stack)):
             aws.athena.NamedQuery(
                 f"query-{query.key}",

@@ -259,16 +259,21 @@ def bucket_policy(
             "Resource": log_objects,
             "Condition": only_delivery_writes,
         },
-        {
-            "Sid": "TlsOnly",
-            "Effect": "Deny",
-            "Principal": "*",
-            "Action": "s3:*",
-            "Resource": [arn, f"{arn}/*"],
-            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-        },
+        tls_only(arn),
     ]
     return {"Version": VERSION, "Statement": statements}
+
+
+def tls_only(arn: str) -> dict[str, Any]:
+    """A log bucket's statement refusing every request without TLS (Security Hub S3.5)."""
+    return {
+        "Sid": "TlsOnly",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:*",
+        "Resource": [arn, f"{arn}/*"],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }
 
 
 # --- the key ---------------------------------------------------------------------------------
