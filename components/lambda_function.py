@@ -10,10 +10,12 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pulumi
 import pulumi_aws as aws
+from pulumi_aws.lambda_ import FunctionVpcConfigArgsDict
 
 from components.iam import PermissionsBoundary, bounded_role, service_trust_policy
 from components.providers import opts
@@ -35,6 +37,37 @@ class FunctionSpec:
     environment: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     memory: int = 256
     reserved_concurrency: int | None = None
+    #: Instead of the ``code`` folder, exactly these entries: archive folder (or file) name ->
+    #: the path on the deploying machine (the handler, and packages the runtime lacks).
+    bundle: Mapping[str, Path] = field(default_factory=dict)
+    #: The VPC the function runs in (subnets and security groups), or None for Lambda's own.
+    vpc: FunctionVpcConfigArgsDict | None = None
+
+
+def _files(root: Path) -> pulumi.AssetArchive:
+    """A folder as an archive of its files, without the interpreter's byte-code caches: the
+    archive's hash then depends only on the sources, whichever machine deploys."""
+    return pulumi.AssetArchive(
+        {
+            path.relative_to(root).as_posix(): pulumi.FileAsset(str(path))
+            for path in sorted(root.rglob("*"))
+            if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc"
+        }
+    )
+
+
+def code_archive(spec: FunctionSpec) -> pulumi.Archive:
+    """The function's folder; or, with a bundle, exactly the bundle's entries (the function's
+    own files and the packages it needs)."""
+    if not spec.bundle:
+        return pulumi.FileArchive(spec.code)
+    assets: dict[str, pulumi.Asset | pulumi.Archive] = {}
+    for name, path in sorted(spec.bundle.items()):
+        if not path.exists():
+            # An archive of nothing would deploy a function that cannot start.
+            raise FileNotFoundError(f"{spec.name}: {path} is not there to zip as {name}")
+        assets[name] = _files(path) if path.is_dir() else pulumi.FileAsset(str(path))
+    return pulumi.AssetArchive(assets)
 
 
 def lambda_function(
@@ -76,12 +109,13 @@ def lambda_function(
         description=spec.description,
         runtime=spec.runtime,
         handler=spec.handler,
-        code=pulumi.FileArchive(spec.code),
+        code=code_archive(spec),
         role=role.arn,
         timeout=spec.timeout,
         memory_size=spec.memory,
         reserved_concurrent_executions=spec.reserved_concurrency,
         environment={"variables": dict(spec.environment)},
+        vpc_config=spec.vpc,
         logging_config={"log_format": "Text", "log_group": log_group.name},
         tags=tags,
         # The role's permissions and the log group must exist before the first invocation.

@@ -28,6 +28,7 @@ from guard.resource_types import (
     ALARM,
     ALIAS,
     ASSOCIATION,
+    BUCKET_OWNERSHIP,
     BUCKET_TYPES,
     CHATBOT,
     CONTROL,
@@ -39,6 +40,7 @@ from guard.resource_types import (
     GLUE_DATABASE,
     GLUE_TABLE,
     HUB,
+    INVOCATION,
     INVOKE_CONFIG,
     IP_SET,
     KEY,
@@ -356,6 +358,18 @@ def _functions(s: PipelineScope) -> list[Grant]:
     ]
 
 
+def _siem(s: PipelineScope) -> list[Grant]:
+    return [
+        grant(
+            "SiemRetentionApply",
+            [INVOCATION],
+            ["lambda:InvokeFunction"],
+            [s.arn("lambda", f"function:{s.prefix}siem-retention")],
+            why="pulumi up invokes the retention function to apply the ISM policy",
+        )
+    ]
+
+
 def _detection(s: PipelineScope) -> list[Grant]:
     return [
         grant(
@@ -473,7 +487,7 @@ def _shield(s: PipelineScope) -> list[Grant]:
 
 def _logs(s: PipelineScope) -> list[Grant]:
     assert s.logs_bucket is not None
-    bucket, _ = s.bucket(s.logs_bucket)
+    buckets = [s.bucket(name)[0] for name in (s.logs_bucket, s.alb_logs_bucket) if name]
     grants = [
         grant(
             "LogBucket",
@@ -489,11 +503,21 @@ def _logs(s: PipelineScope) -> list[Grant]:
                 "s3:PutLifecycleConfiguration",
                 "s3:PutBucketNotification",
             ],
-            [bucket],
-            why="no DeleteBucket: the log bucket is protected; deleting it is an "
+            buckets,
+            why="no DeleteBucket: the log buckets are protected; deleting one is an "
             "administrator's decision",
         ),
     ]
+    if s.alb_logs_bucket is not None:
+        grants.append(
+            grant(
+                "AlbLogBucketOwnership",
+                [BUCKET_OWNERSHIP],
+                ["s3:PutBucketOwnershipControls"],
+                [s.bucket(s.alb_logs_bucket)[0]],
+                why="ELB's delivery: objects owned by the bucket owner, ACLs disabled",
+            )
+        )
     if s.logs_to_s3:
         grants.append(
             grant(
@@ -636,7 +660,7 @@ def deploy_grants(scope: PipelineScope) -> list[Grant]:
     if scope.alerts or scope.detection or scope.shield or scope.digest:
         grants += _events(scope)
     # Detection deploys the Trusted Advisor formatter function.
-    if scope.escalation or scope.digest or scope.detection:
+    if scope.escalation or scope.digest or scope.detection or scope.siem_retention:
         grants += _functions(scope)
     elif scope.logs_bucket is not None:
         grants += [g for g in _functions(scope) if g.sid.startswith("Log")]
@@ -646,6 +670,8 @@ def deploy_grants(scope: PipelineScope) -> list[Grant]:
         grants += _shield(scope)
     if scope.logs_bucket is not None:
         grants += _logs(scope)
+    if scope.siem_retention:
+        grants += _siem(scope)
     return grants
 
 

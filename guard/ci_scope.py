@@ -50,7 +50,14 @@ def creates_roles(config: StackConfig) -> bool:
     """Whether any configured area declares an IAM role (and so the stack needs its boundary)."""
     return bool(config.tuners) or any(
         section is not None
-        for section in (config.alerts, config.shield, config.logs, config.ci, config.pipeline)
+        for section in (
+            config.alerts,
+            config.shield,
+            config.logs,
+            config.ci,
+            config.pipeline,
+            config.siem.retention if config.siem is not None else None,
+        )
     )
 
 
@@ -99,6 +106,10 @@ class PipelineScope:
     logs_to_s3: bool = False
     athena_workgroup: str | None = None
     digest: bool = False
+    #: The ALB access log bucket (``guard:logs.alb``).
+    alb_logs_bucket: str | None = None
+    #: The SIEM retention function and its invocation on deploy (``guard:siem.retention``).
+    siem_retention: bool = False
     product_roles: bool = False
     #: Roles outside guard's names that the products' own statements pass or assume.
     product_role_targets: tuple[str, ...] = ()
@@ -142,6 +153,8 @@ class PipelineScope:
             if logs is not None
             else None,
             digest=logs is not None and logs.samples_to_slack,
+            alb_logs_bucket=logs.alb.bucket if logs is not None and logs.alb is not None else None,
+            siem_retention=config.siem is not None and config.siem.retention is not None,
             product_roles=any(p.ci is not None for p in config.products),
             product_role_targets=_role_targets(config),
             tuner_roles=tuple(tuner_role_arns(config, stack)),
@@ -177,9 +190,11 @@ class PipelineScope:
         return tuple(pipeline_role_arn(self.account, self.stack, k) for k in PIPELINE_KINDS)
 
     @property
-    def pipeline_policies(self) -> tuple[str, ...]:
-        """The customer managed policies of the pipeline roles (``<role>-<n>``)."""
-        return tuple(f"{arn.replace(':role/', ':policy/')}-*" for arn in self.pipeline_roles)
+    def pipeline_policies(self) -> str:
+        """The customer managed policies of the pipeline roles (``<role>-<n>``), as one pattern:
+        guard creates no other managed policy under ``guard-<stack>-pipeline-``, and the
+        boundary must stay under IAM's size limit."""
+        return f"arn:{PARTITION}:iam::{self.account}:policy/{self.prefix}pipeline-*"
 
     @property
     def deploy_role(self) -> str:

@@ -117,8 +117,9 @@ PROTECTION_ACTIONS = (
     "s3:PutBucket*",
     "s3:DeleteBucket*",
     "s3:DeleteObject*",
-    "s3:PutEncryptionConfiguration",
-    "s3:PutLifecycleConfiguration",
+    # Encryption, lifecycle, replication, inventory...: every bucket setting named so (one
+    # pattern keeps the boundary under IAM's size limit with two log buckets).
+    "s3:Put*Configuration",
 )
 #: What only the pipeline may do to a key tagged managed-by=guard.
 GUARD_KEY_ACTIONS = (
@@ -162,11 +163,12 @@ def protected_resources(s: PipelineScope) -> list[str]:
 
     Every resource guard names carries ``guard-<stack>-`` (web ACLs, IP sets, topics, rules,
     alarms, Chatbot channels, functions, log groups, delivery streams, queues), so one pattern
-    over every service covers them; the load balancers guard protects and the log bucket do not.
+    over every service covers them; the load balancers guard protects and the log buckets do not.
     """
     resources = [s.arn("*", f"*{s.prefix}*"), s.load_balancers]
-    if s.logs_bucket is not None:
-        resources += s.bucket(s.logs_bucket)
+    for bucket in (s.logs_bucket, s.alb_logs_bucket):
+        if bucket is not None:
+            resources += s.bucket(bucket)
     return resources
 
 
@@ -216,7 +218,7 @@ def boundary_policy(s: PipelineScope) -> dict[str, Any]:
                 s.arn("iam", "saml-provider/*", ""),
                 s.boundary,
                 *s.pipeline_roles,
-                *s.pipeline_policies,
+                s.pipeline_policies,
             ],
         ),
         _statement("BoundaryStays", ["iam:DeleteRolePermissionsBoundary"], "*"),

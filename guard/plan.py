@@ -77,6 +77,9 @@ def _plain(value: Any) -> Any:
         return "[unknown]"
     if isinstance(value, (pulumi.asset.FileArchive, pulumi.asset.FileAsset)):
         return {"path": value.path}
+    if isinstance(value, pulumi.asset.AssetArchive):
+        # What goes into the zip, by top-level name (a bundled package is one entry).
+        return {"archive": sorted({name.split("/", 1)[0] for name in value.assets})}
     if isinstance(value, (pulumi.asset.Asset, pulumi.asset.Archive)):
         return {"asset": type(value).__name__}
     if isinstance(value, float) and value.is_integer():

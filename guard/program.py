@@ -69,7 +69,7 @@ def build_stack(loaded: LoadedConfig) -> None:
         from components.waf_logs import WafLogs
 
         assert boundary is not None
-        WafLogs(
+        waf_logs = WafLogs(
             config,
             stack=stack,
             providers=providers,
@@ -79,6 +79,23 @@ def build_stack(loaded: LoadedConfig) -> None:
             # The bucket policy names the tuner roles: S3 refuses a principal not created yet.
             log_readers=[t.role for t in tuners],
         )
+    if config.logs is not None and config.logs.alb is not None:
+        from components.alb_logs import AlbLogs
+
+        alb_logs = AlbLogs(
+            config,
+            stack=stack,
+            providers=providers,
+            products=products,
+            workgroup=waf_logs.workgroup,
+        )
+        # The ALB hand-off: each load balancer's owner turns access logs on with these settings.
+        pulumi.export("alb_access_logs", alb_logs.handoffs)
+    if config.siem is not None and config.siem.retention is not None:
+        from components.siem import SiemRetention
+
+        assert boundary is not None
+        SiemRetention(config, stack=stack, providers=providers, boundary=boundary)
     if config.ci is not None or config.pipeline is not None:
         from components.ci_identity import CiIdentity
 

@@ -28,6 +28,7 @@ from guard.report_sections import (
     render_text,
     topic_names,
 )
+from guard.report_siem import siem_section
 from guard.report_tuner import tuner_section
 from guard.shield_alarms import watched_resource
 
@@ -546,6 +547,7 @@ def account_sections(plan: PlanResult, *, markdown: bool) -> list[str]:
         _security_hub,
         _alert_routes,
         _waf_logs,
+        siem_section,
         tuner_section,
         _shield,
         _ci_identities,

@@ -25,6 +25,8 @@ LOG_STREAM = "aws:cloudwatch/logStream:LogStream"
 FUNCTION = "aws:lambda/function:Function"
 INVOKE_CONFIG = "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig"
 PERMISSION = "aws:lambda/permission:Permission"
+#: A function invoked by ``pulumi up`` (the SIEM's retention policy is applied so).
+INVOCATION = "aws:lambda/invocation:Invocation"
 QUEUE = "aws:sqs/queue:Queue"
 CHATBOT = "aws:chatbot/slackChannelConfiguration:SlackChannelConfiguration"
 BUCKET_TYPES = (
@@ -36,6 +38,8 @@ BUCKET_TYPES = (
     "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
     "aws:s3/bucketNotification:BucketNotification",
 )
+#: Object ownership: set on the ALB log bucket (ELB's delivery), not the WAF log bucket.
+BUCKET_OWNERSHIP = "aws:s3/bucketOwnershipControls:BucketOwnershipControls"
 STREAM = "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream"
 WORKGROUP = "aws:athena/workgroup:Workgroup"
 NAMED_QUERY = "aws:athena/namedQuery:NamedQuery"

@@ -25,6 +25,7 @@ from guard.resource_types import (
     ALARM,
     ALIAS,
     ASSOCIATION,
+    BUCKET_OWNERSHIP,
     BUCKET_TYPES,
     CHATBOT,
     CONTROL,
@@ -36,6 +37,7 @@ from guard.resource_types import (
     GLUE_DATABASE,
     GLUE_TABLE,
     HUB,
+    INVOCATION,
     INVOKE_CONFIG,
     IP_SET,
     KEY,
@@ -88,16 +90,26 @@ SERVICE_LINKED = {
 @cache
 def full_plan() -> PlanResult:
     """The fixture prod stack with every area at its widest: a Shield subscription bought here
-    and WAF logs handed to a SIEM loader (so the plan has every resource type guard declares)."""
+    and WAF and ALB logs handed to a SIEM whose retention guard applies (so the plan has every
+    resource type guard declares)."""
     raw = dict(read_stack_file(STACKS / "Pulumi.prod.yaml").raw)
     shield = json.loads(raw["guard:shield"])
     raw["guard:shield"] = json.dumps({**shield, "subscription": "create"})
     logs = json.loads(raw["guard:logs"])
-    logs["opensearch"] = {
-        "queue_arn": "arn:aws:sqs:ap-northeast-1:111111111111:siem-waf-loader",
-        "reader_role_arn": "arn:aws:iam::111111111111:role/siem-es-loader",
-    }
+    logs["alb"] = {"bucket": "example-prod-alb-logs", "retention_days": 90}
     raw["guard:logs"] = json.dumps(logs)
+    raw["guard:siem"] = json.dumps(
+        {
+            "domain_endpoint": "https://vpc-aes-siem-abcdefghijklmnopqrstuvwxyz.ap-northeast-1.es.amazonaws.com",
+            "loader_queue_arn": "arn:aws:sqs:ap-northeast-1:111111111111:siem-waf-loader",
+            "loader_role_arn": "arn:aws:iam::111111111111:role/siem-es-loader",
+            "retention": {"hot_days": 7},
+            "network": {
+                "subnet_ids": ["subnet-0123456789abcdef0"],
+                "security_group_ids": ["sg-0123456789abcdef0"],
+            },
+        }
+    )
     # A tuner on one product: its web ACL's rules are WebAclRule resources.
     products = json.loads(raw["guard:products"])
     products[0]["waf"] = {**products[0].get("waf", {}), "tuner": {"service": "wafcharm"}}
@@ -188,9 +200,12 @@ def _arns(record: ResourceRecord, plan: PlanResult) -> list[str]:
         return [name if name.startswith("arn:") else f"arn:aws:lambda:{r}:{a}:function:{name}"]
     if t == CHATBOT:
         return [f"arn:aws:chatbot::{a}:chat-configuration/slack-channel/{i['configurationName']}"]
-    if t in BUCKET_TYPES:
-        assert config.logs is not None
-        return [f"arn:aws:s3:::{config.logs.bucket}"]
+    if t in (*BUCKET_TYPES, BUCKET_OWNERSHIP):
+        # Settings name their bucket by its ID (an output); the dependency names the bucket.
+        bucket = record if t == "aws:s3/bucket:Bucket" else _bucket_of(record, plan)
+        return [f"arn:aws:s3:::{bucket.inputs['bucket']}"]
+    if t == INVOCATION:
+        return [f"arn:aws:lambda:{r}:{a}:function:{i['functionName']}"]
     if t == WORKGROUP:
         return [f"arn:aws:athena:{r}:{a}:workgroup/{i['name']}"]
     if t == NAMED_QUERY:
@@ -216,6 +231,15 @@ def _arns(record: ResourceRecord, plan: PlanResult) -> list[str]:
     if t in SHIELD_TYPES.values():
         return []
     raise KeyError(f"{t}: no ARN builder; add one when the deploy table serves a new type")
+
+
+def _bucket_of(record: ResourceRecord, plan: PlanResult) -> ResourceRecord:
+    by_urn = {r.urn: r for r in plan.resources}
+    return next(
+        by_urn[u]
+        for u in record.property_dependencies.get("bucket", [])
+        if by_urn[u].type == "aws:s3/bucket:Bucket"
+    )
 
 
 def _referenced(record: ResourceRecord, plan: PlanResult, action: str) -> list[str]:

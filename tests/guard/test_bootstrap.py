@@ -469,7 +469,10 @@ def test_a_bucket_name_owned_by_another_account_stops(
         aws_secret_access_key=credentials["SecretAccessKey"],
         aws_session_token=credentials["SessionToken"],
     )
-    other.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
+    other.create_bucket(
+        Bucket=BUCKET,
+        CreateBucketConfiguration={"LocationConstraint": REGION},  # type: ignore[typeddict-item]
+    )
     # moto lets every account read every bucket unless told to answer 403 as S3 does.
     monkeypatch.setenv("MOTO_S3_ALLOW_CROSSACCOUNT_ACCESS", "false")
     code, out, err = run(capsys, bootstrap(aws, "--apply"))

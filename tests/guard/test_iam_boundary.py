@@ -107,6 +107,7 @@ def test_long_names_still_fit() -> None:
         scope,
         stack=stack,
         logs_bucket="l" * 63,
+        alb_logs_bucket="a" * 63,
         state_bucket="s" * 63,
         srt_role_arn=f"arn:aws:iam::111111111111:role/guard-{stack}-shield-srt-access",
         secrets_alias=f"alias/guard-{stack}-secrets",
