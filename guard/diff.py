@@ -11,7 +11,15 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal
 
-from guard import diff_ci, diff_detection, diff_logs, diff_policy, diff_shield, diff_waf
+from guard import (
+    diff_ci,
+    diff_detection,
+    diff_logs,
+    diff_policy,
+    diff_shield,
+    diff_siem,
+    diff_waf,
+)
 from guard.diff_model import (
     DESCRIPTIVE_INPUTS,
     AreaDiffer,
@@ -31,6 +39,7 @@ DIFFERS: tuple[AreaDiffer, ...] = (
     diff_shield.DIFFER,
     diff_detection.DIFFER,
     diff_logs.DIFFER,
+    diff_siem.DIFFER,
     diff_ci.DIFFER,
 )
 

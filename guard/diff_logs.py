@@ -261,38 +261,53 @@ SETTINGS: dict[str, tuple[str, str, Mapping[str, Handler]]] = {
 }
 
 
+#: The log buckets: each component's bucket is reported under its own subject.
+BUCKET_OWNERS = {WAF_LOGS: "WAF", "guard:logs:AlbLogs": "ALB"}
+
+
 def _bucket(base: PlanDocument, head: PlanDocument, out: list[Change]) -> None:
-    """The log bucket and its settings; its policy is IAM's to read (left to the engine)."""
-    report = Report("logs", "WAF logs", out)
+    """The log buckets and their settings; their policies are IAM's to read (left to the
+    engine)."""
+    for component, logs in BUCKET_OWNERS.items():
+        _bucket_of(component, logs, base, head, out)
+
+
+def _bucket_of(
+    component: str, logs: str, base: PlanDocument, head: PlanDocument, out: list[Change]
+) -> None:
+    report = Report("logs", f"{logs} logs", out)
     prefix = LOG_PREFIX if head.of_type(rt.STREAM) else S3_DELIVERY_PREFIX
     for token, (path, text, handlers) in SETTINGS.items():
-        for pair in pairs(base.of_type(token), head.of_type(token)):
+        for pair in pairs(base.within(component, token), head.within(component, token)):
             _, kind = side(pair)
             if kind is None:
                 inputs_changed(report, path, *both(pair), handlers)
             elif token == LIFECYCLE:
-                presence(report, kind, path, pair, text, "neutral", "neutral")
+                presence(report, kind, path, pair, text.replace("WAF", logs), "neutral", "neutral")
             else:
                 presence(report, kind, path, pair, text)
     siem = Report("logs", "SIEM", out)
 
     def queues(report: Report, path: str, old: Any, new: Any) -> None:
-        text = "new WAF logs [now reach|no longer reach] the SIEM queue {}"
+        text = f"new {logs} logs [now reach|no longer reach] the SIEM queue {{}}"
         set_changes(
             report, path, old or [], new or [], text, label=lambda q: str(q.get("queueArn"))
         )
         olds, news = ({str(q.get("queueArn")): q for q in v or []} for v in (old, new))
         for arn in sorted(olds.keys() & news.keys()):
-            nested({"filterPrefix": _siem_prefix(prefix)})(
-                report, f"{path}[{arn}]", olds[arn], news[arn]
-            )
+            if logs == "WAF":  # the ALB prefix is fixed (alb/)
+                nested({"filterPrefix": _siem_prefix(prefix)})(
+                    report, f"{path}[{arn}]", olds[arn], news[arn]
+                )
 
-    for pair in pairs(base.of_type(NOTIFICATION), head.of_type(NOTIFICATION)):
+    notifications = (base.within(component, NOTIFICATION), head.within(component, NOTIFICATION))
+    for pair in pairs(*notifications):
         _, kind = side(pair)
         if kind is None:
             inputs_changed(siem, "siem", *both(pair), {"queues": queues})
         else:
-            presence(siem, kind, "siem", pair, "new WAF logs [now reach|no longer reach] the SIEM")
+            text = f"new {logs} logs [now reach|no longer reach] the SIEM"
+            presence(siem, kind, "siem", pair, text)
 
 
 def _siem_prefix(logs_prefix: str) -> Handler:

@@ -16,7 +16,9 @@ from functools import cached_property
 from typing import Any, Literal
 
 Effect = Literal["weakens", "strengthens", "neutral"]
-Area = Literal["waf", "shield", "detection", "alerts", "logs", "ci", "iam", "policy", "other"]
+Area = Literal[
+    "waf", "shield", "detection", "alerts", "logs", "siem", "ci", "iam", "policy", "other"
+]
 Kind = Literal["added", "removed", "changed", "moved"]
 
 #: Inputs that describe a resource without changing what it does: their changes are neutral.
@@ -30,6 +32,7 @@ AREA_ORDER: tuple[Area, ...] = (
     "detection",
     "alerts",
     "logs",
+    "siem",
     "ci",
     "iam",
     "policy",
