@@ -29,7 +29,8 @@ AUDIT_DESCRIPTION = """\
 Compare the live AWS account with the stack, read-only: internet-facing ALBs (in the stack's
 regions) and CloudFront distributions that are in no product (uncovered) and endpoints of the
 stack that no longer exist (gone); the web ACL actually associated with each planned endpoint
-and the logging of each planned web ACL; the Shield Advanced subscription, protections, SRT role
+and the logging of each planned web ACL; with guard:logs.alb, whether each planned ALB's access
+logs go to the stack's bucket and prefix; the Shield Advanced subscription, protections, SRT role
 and proactive engagement; and the findings board: Security Hub active findings (workflow NEW or
 NOTIFIED) by severity and control with the oldest finding's age, GuardDuty findings by severity
 band, Trusted Advisor checks in warning or error. The stack is planned offline for what it
@@ -39,16 +40,19 @@ permissions are enough, see docs/audit.md).
 
 AUDIT_EPILOG = """\
 formats (--format, default: text):
-  text      for a terminal: coverage, WAF, Shield, the findings board, then the gaps
+  text      for a terminal: coverage, WAF, ALB access logs, Shield, the findings board, then
+            the gaps
   markdown  the weekly posture issue: gaps first, the findings board, details folded
   json      for tools and --previous: {"stack", "account", "regions", "generated_at",
-            "coverage", "waf", "shield", "findings", "gaps"} (docs/audit.md)
+            "coverage", "waf", "alb_access_logs", "shield", "findings", "gaps"}
+            (docs/audit.md)
 
 exit codes:
   0   audited, no gaps
   1   audited, gaps: an uncovered or gone endpoint, a missing or wrong web ACL, a planned
-      web ACL without logging, a missing Shield protection, subscription, SRT role or
-      proactive engagement, Critical/High findings, detection the stack enables turned off
+      web ACL without logging, an ALB whose access logs are off or go elsewhere (with
+      guard:logs.alb), a missing Shield protection, subscription, SRT role or proactive
+      engagement, Critical/High findings, detection the stack enables turned off
   2   the audit could not be made: usage or configuration error, no credentials, access
       denied, credentials for another account than guard:account_id, an unreachable
       endpoint, throttling after retries, an unreadable --previous file (one line on stderr)
@@ -99,6 +103,13 @@ def read_live(reader: AwsReader, expected: Expected, regions: tuple[str, ...]) -
         logged = live.web_acls.get((scope, acl_region, acl_name))
         if logged is not None and reader.is_logged(logged, acl_region):
             live.logged_web_acls.add(logged)
+    # Access logs are read for the planned ALBs the account has, when the stack gives them a
+    # bucket (guard:logs.alb); an ALB in a region not read is not known to exist.
+    if expected.alb_access_logs is not None:
+        existing = {e.arn for e in live.endpoints if e.kind == "alb"}
+        for endpoint in expected.endpoints:
+            if endpoint.label in expected.alb_access_logs and endpoint.arn in existing:
+                live.access_logs[endpoint.arn] = reader.access_logs(endpoint.arn, endpoint.region)
     live.shield = reader.shield()
     live.securityhub = reader.securityhub_findings(expected.region)
     if live.securityhub is None:

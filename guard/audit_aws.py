@@ -33,6 +33,7 @@ AUDIT_ACTIONS: Mapping[str, str] = {
     "sts.GetCallerIdentity": "sts:GetCallerIdentity",
     "elbv2.DescribeLoadBalancers": "elasticloadbalancing:DescribeLoadBalancers",
     "elbv2.DescribeTags": "elasticloadbalancing:DescribeTags",
+    "elbv2.DescribeLoadBalancerAttributes": "elasticloadbalancing:DescribeLoadBalancerAttributes",
     "wafv2.GetWebACLForResource": "wafv2:GetWebACLForResource",
     "wafv2.ListWebACLs": "wafv2:ListWebACLs",
     "wafv2.GetLoggingConfiguration": "wafv2:GetLoggingConfiguration",
@@ -106,6 +107,15 @@ class ShieldState:
 
 
 @dataclass(frozen=True)
+class AccessLogs:
+    """An ALB's access log attributes: ``access_logs.s3.enabled``, ``.bucket`` and ``.prefix``."""
+
+    enabled: bool
+    bucket: str
+    prefix: str
+
+
+@dataclass(frozen=True)
 class TrustedAdvisorCheck:
     """A Trusted Advisor check in warning or error."""
 
@@ -125,6 +135,9 @@ class Live:
     #: (scope, region, web ACL name) -> ARN: REGIONAL per region, CLOUDFRONT in us-east-1.
     web_acls: dict[tuple[str, str, str], str] = field(default_factory=dict)
     logged_web_acls: set[str] = field(default_factory=set)
+    #: ALB ARN -> its access log attributes, read for the planned ALBs when the stack has
+    #: guard:logs.alb.
+    access_logs: dict[str, AccessLogs] = field(default_factory=dict)
     shield: ShieldState = field(default_factory=lambda: ShieldState(False))
     securityhub: list[dict[str, Any]] | None = None
     securityhub_note: str | None = None
@@ -245,6 +258,22 @@ class AwsReader:
             )
             for lb in found
         ]
+
+    def access_logs(self, load_balancer_arn: str, region: str) -> AccessLogs:
+        """The load balancer's ``access_logs.s3.*`` attributes (ELB User Guide, "Enable access
+        logs": the attributes ``access_logs.s3.enabled``, ``access_logs.s3.bucket`` and
+        ``access_logs.s3.prefix``). An attribute not returned counts as off or empty."""
+        answer = self.call(
+            "elbv2", region, "DescribeLoadBalancerAttributes", LoadBalancerArn=load_balancer_arn
+        )
+        attributes = {
+            str(a.get("Key")): str(a.get("Value") or "") for a in answer.get("Attributes", [])
+        }
+        return AccessLogs(
+            attributes.get("access_logs.s3.enabled", "false").lower() == "true",
+            attributes.get("access_logs.s3.bucket", ""),
+            attributes.get("access_logs.s3.prefix", ""),
+        )
 
     def web_acl_for(self, resource_arn: str, region: str) -> str | None:
         answer = self.call("wafv2", region, "GetWebACLForResource", ResourceArn=resource_arn)

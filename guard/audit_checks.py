@@ -2,7 +2,8 @@
 plan (:mod:`guard.audit_expect`), as plain data.
 
 Plain functions over plain data, no AWS calls: coverage (uncovered, gone, covered), the web ACL
-and logging of each planned endpoint, Shield Advanced, and the findings board (Security Hub by
+and logging of each planned endpoint, where each planned ALB's access logs go (with
+``guard:logs.alb``), Shield Advanced, and the findings board (Security Hub by
 severity and control with the oldest finding's age and a trend against a previous audit,
 GuardDuty by severity band, Trusted Advisor checks in warning or error). Every shortfall is a
 :class:`Gap`; any gap makes the audit exit 1.
@@ -16,8 +17,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from guard.audit_aws import Live, LiveEndpoint
-from guard.audit_expect import Expected, ExpectedEndpoint, arn_name
+from guard.audit_aws import AccessLogs, Live, LiveEndpoint
+from guard.audit_expect import AccessLogTarget, Expected, ExpectedEndpoint, arn_name
 
 #: ASFF severity labels, most severe first; CRITICAL and HIGH are the ones driven to zero.
 LABELS = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "INFORMATIONAL")
@@ -31,6 +32,7 @@ GAP_KINDS = (
     "missing-web-acl",
     "wrong-web-acl",
     "no-waf-logging",
+    "alb-access-logs",
     "shield-subscription",
     "missing-shield-protection",
     "srt-role",
@@ -64,6 +66,8 @@ class Audit:
     shield: dict[str, Any]
     findings: dict[str, Any]
     gaps: list[Gap] = field(default_factory=list)
+    #: One row per planned ALB the account has; None when the stack has no guard:logs.alb.
+    alb_access_logs: list[dict[str, Any]] | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -73,6 +77,7 @@ class Audit:
             "generated_at": self.generated_at,
             "coverage": self.coverage,
             "waf": self.waf,
+            "alb_access_logs": self.alb_access_logs,
             "shield": self.shield,
             "findings": self.findings,
             "gaps": [g.to_json() for g in self.gaps],
@@ -91,6 +96,7 @@ def audit(
     gaps: list[Gap] = []
     coverage = _coverage(expected, live, regions, gaps)
     waf = _waf(expected, live, gaps)
+    access_logs = _access_logs(expected, live, gaps)
     shield = _shield(expected, live, now, gaps)
     findings = _findings(expected, live, now, previous, gaps)
     gaps.sort(key=lambda g: (GAP_KINDS.index(g.kind), g.subject))
@@ -104,6 +110,7 @@ def audit(
         shield,
         findings,
         gaps,
+        alb_access_logs=access_logs,
     )
 
 
@@ -231,6 +238,60 @@ def _waf_status(planned: ExpectedEndpoint, actual: str | None, logging: bool | N
     if actual != planned.web_acl:
         return "wrong-web-acl"
     return "ok"
+
+
+# --------------------------------------------------------------------------------------------
+# ALB access logs
+# --------------------------------------------------------------------------------------------
+
+
+def _access_logs(expected: Expected, live: Live, gaps: list[Gap]) -> list[dict[str, Any]] | None:
+    """Each planned ALB the audit read: are its access logs on, into the stack's bucket and
+    prefix (the hand-off ``alb_access_logs``)? Off, or anywhere else, is a gap: logs that go
+    elsewhere are outside the bucket's retention, evidence rules and Athena table."""
+    targets = expected.alb_access_logs
+    if targets is None:
+        return None
+    rows = []
+    for planned in expected.endpoints:
+        target = targets.get(planned.label)
+        state = live.access_logs.get(planned.arn)
+        if target is None or state is None:
+            continue  # not an ALB of the hand-off, or not in the account (reported as gone)
+        status = _access_log_status(target, state)
+        rows.append(
+            {
+                "product": planned.product,
+                "endpoint": planned.endpoint,
+                "arn": planned.arn,
+                "expected": {"bucket": target.bucket, "prefix": target.prefix},
+                "enabled": state.enabled,
+                "bucket": state.bucket or None,
+                "prefix": state.prefix or None,
+                "status": status,
+            }
+        )
+        if status != "ok":
+            gaps.append(Gap("alb-access-logs", planned.label, _access_log_detail(target, state)))
+    return rows
+
+
+def _access_log_status(target: AccessLogTarget, state: AccessLogs) -> str:
+    if not state.enabled:
+        return "off"
+    if (state.bucket, state.prefix) != (target.bucket, target.prefix):
+        return "elsewhere"
+    return "ok"
+
+
+def _access_log_detail(target: AccessLogTarget, state: AccessLogs) -> str:
+    expected = (
+        f"the stack expects {target.where} (access_logs.s3.bucket {target.bucket}, "
+        f"access_logs.s3.prefix {target.prefix}; stack output alb_access_logs)"
+    )
+    if not state.enabled:
+        return f"off; {expected}"
+    return f"elsewhere: {state.bucket}/{state.prefix}; {expected}"
 
 
 # --------------------------------------------------------------------------------------------

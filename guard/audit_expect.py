@@ -3,12 +3,16 @@
 Read from the resources the stack's own Pulumi program declares (the plan ``pulumi up`` would
 apply), never from a second model of the stack: the web ACL each endpoint gets, which web ACLs
 log, which resources Shield Advanced protects, the SRT role, proactive engagement, the Security
-Hub controls switched off with their reasons, and the topic of the normal alert route.
+Hub controls switched off with their reasons, the topic of the normal alert route, and (with
+``guard:logs.alb``) the bucket and prefix each ALB's access logs go to: the stack output
+``alb_access_logs``, the hand-off its owners set.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from guard.plan import PlanResult
 from guard.report_waf import endpoint_views
@@ -48,6 +52,18 @@ class ExpectedEndpoint:
 
 
 @dataclass(frozen=True)
+class AccessLogTarget:
+    """Where an ALB's access logs should go: ``access_logs.s3.bucket`` and ``.prefix``."""
+
+    bucket: str
+    prefix: str
+
+    @property
+    def where(self) -> str:
+        return f"{self.bucket}/{self.prefix}"
+
+
+@dataclass(frozen=True)
 class DisabledControl:
     control: str
     reason: str
@@ -67,6 +83,8 @@ class Expected:
     detection: bool
     disabled_controls: tuple[DisabledControl, ...]
     normal_topic: str | None  # ARN of the normal route's topic in the stack's region
+    #: "<product>/<endpoint>" -> where its access logs go; None without guard:logs.alb.
+    alb_access_logs: Mapping[str, AccessLogTarget] | None = None
 
     @property
     def regions(self) -> tuple[str, ...]:
@@ -79,6 +97,16 @@ def arn_name(web_acl_arn: str) -> str:
     """The web ACL name in a WAFv2 ARN (``...:regional/webacl/NAME/ID``); a Classic ID as is."""
     parts = web_acl_arn.split("/")
     return parts[-2] if len(parts) >= 3 and "webacl" in parts else web_acl_arn
+
+
+def access_log_targets(outputs: Mapping[str, Any]) -> dict[str, AccessLogTarget]:
+    """The stack output ``alb_access_logs`` (AlbLogs.handoffs) as targets by endpoint label."""
+    handoffs = outputs.get("alb_access_logs") or {}
+    return {
+        str(label): AccessLogTarget(str(handoff["bucket"]), str(handoff["prefix"]))
+        for label, handoff in handoffs.items()
+        if isinstance(handoff, Mapping)
+    }
 
 
 def expected_from_plan(plan: PlanResult) -> Expected:
@@ -137,4 +165,9 @@ def expected_from_plan(plan: PlanResult) -> Expected:
         detection=config.detection is not None,
         disabled_controls=controls,
         normal_topic=normal_topic,
+        alb_access_logs=(
+            access_log_targets(plan.outputs)
+            if config.logs is not None and config.logs.alb is not None
+            else None
+        ),
     )

@@ -102,6 +102,23 @@ def _waf_lines(result: Audit) -> list[str]:
     return lines
 
 
+def _access_log_lines(result: Audit) -> list[str]:
+    """Where the planned ALBs' access logs go; nothing without guard:logs.alb."""
+    rows = result.alb_access_logs
+    if rows is None:
+        return []
+    ok = sum(1 for row in rows if row["status"] == "ok")
+    lines = [f"ALB access logs: {ok} of {len(rows)} planned ALBs log to the stack's bucket"]
+    for row in rows:
+        if row["status"] == "ok":
+            continue
+        where = f"{row['bucket'] or ''}/{row['prefix'] or ''}"
+        state = "off" if row["status"] == "off" else f"elsewhere: {where}"
+        expected = f"{row['expected']['bucket']}/{row['expected']['prefix']}"
+        lines.append(f"  {row['product']}/{row['endpoint']}: {state} (expected {expected})")
+    return lines
+
+
 def _coverage_lines(result: Audit) -> list[str]:
     coverage = result.coverage
     lines = [
@@ -123,18 +140,21 @@ def _coverage_lines(result: Audit) -> list[str]:
 
 
 def render_text(result: Audit) -> str:
-    lines = [
+    head = (
         f"guard audit: stack {result.stack}, account {result.account}, "
-        f"regions {', '.join(result.regions)}, {result.generated_at}: {_verdict(result)}",
-        "",
-        *_coverage_lines(result),
-        "",
-        *_waf_lines(result),
-        "",
-        *_shield_lines(result),
-        "",
-        *_board_lines(result),
+        f"regions {', '.join(result.regions)}, {result.generated_at}: {_verdict(result)}"
+    )
+    sections = [
+        _coverage_lines(result),
+        _waf_lines(result),
+        _access_log_lines(result),
+        _shield_lines(result),
+        _board_lines(result),
     ]
+    lines = [head]
+    for section in sections:
+        if section:  # ALB access logs only with guard:logs.alb
+            lines += ["", *section]
     if result.gaps:
         lines += ["", "Gaps:"] + [f"  [{g.kind}] {g.subject}: {g.detail}" for g in result.gaps]
     return "\n".join(lines) + "\n"
@@ -196,7 +216,14 @@ def render_markdown(result: Audit) -> str:
         )
         lines += ["", "</details>"]
     lines += ["", "### Coverage, WAF and Shield", ""]
-    lines += _fenced([*_coverage_lines(result), *_waf_lines(result), *_shield_lines(result)])
+    lines += _fenced(
+        [
+            *_coverage_lines(result),
+            *_waf_lines(result),
+            *_access_log_lines(result),
+            *_shield_lines(result),
+        ]
+    )
     return "\n".join(lines) + "\n"
 
 

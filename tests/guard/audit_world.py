@@ -141,6 +141,19 @@ class World:
             )
         return arn
 
+    def access_logs(
+        self, load_balancer_arn: str, bucket: str = "", prefix: str = "", *, enabled: bool = True
+    ) -> None:
+        """Turn the ALB's access logs on (into ``bucket``/``prefix``) or off, as its owner would."""
+        self.client("elbv2").modify_load_balancer_attributes(
+            LoadBalancerArn=load_balancer_arn,
+            Attributes=[
+                {"Key": "access_logs.s3.enabled", "Value": "true" if enabled else "false"},
+                {"Key": "access_logs.s3.bucket", "Value": bucket},
+                {"Key": "access_logs.s3.prefix", "Value": prefix},
+            ],
+        )
+
     def associate(self, web_acl_arn: str, resource_arn: str) -> None:
         self.client("wafv2").associate_web_acl(WebACLArn=web_acl_arn, ResourceArn=resource_arn)
 
@@ -322,8 +335,10 @@ def stack_file(
     alerts: bool = True,
     detection: bool = True,
     account: str = ACCOUNT,
+    alb_bucket: str | None = None,
 ) -> Path:
-    """A stack file with one product whose endpoints are the given ALB/CloudFront ARNs."""
+    """A stack file with one product whose endpoints are the given ALB/CloudFront ARNs;
+    ``alb_bucket``: the stack keeps ALB access logs there (guard:logs.alb)."""
     config: dict[str, Any] = {
         "aws:region": REGION,
         "guard:account_id": account,
@@ -337,6 +352,8 @@ def stack_file(
         ],
         "guard:logs": {"bucket": "aws-waf-logs-audit-test", "retention_days": 90},
     }
+    if alb_bucket is not None:
+        config["guard:logs"]["alb"] = {"bucket": alb_bucket, "retention_days": 90}
     if alerts:
         config["guard:alerts"] = {
             "slack": {

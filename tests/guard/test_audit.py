@@ -32,6 +32,8 @@ from tests.guard.audit_world import (
 
 __all__ = ["world"]  # the fixture, re-exported for pytest
 
+#: The stack's ALB access log bucket (guard:logs.alb) in the seeded account.
+ALB_BUCKET = "example-audit-alb-logs"
 ORPHAN = (
     f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}:loadbalancer/app/shop-old/0fedcba987654321"
 )
@@ -70,6 +72,9 @@ def seeded(world: World, tmp_path: Path) -> dict[str, Any]:
     world.securityhub(findings)
     world.guardduty([9.5, 8.0, 5.0, 2.0] + [1.0] * 60)  # GetFindings in batches of 50
     world.trusted_advisor({})
+    # Both planned ALBs log where the stack's hand-off says (the gaps are elsewhere).
+    world.access_logs(web, ALB_BUCKET, "alb/shop/web")
+    world.access_logs(api, ALB_BUCKET, "alb/shop/api")
     path = stack_file(
         tmp_path / "Pulumi.audit.yaml",
         [
@@ -78,6 +83,7 @@ def seeded(world: World, tmp_path: Path) -> dict[str, Any]:
             {"name": "old", "kind": "alb", "arn": ORPHAN},
             {"name": "cdn", "kind": "cloudfront", "arn": cdn},
         ],
+        alb_bucket=ALB_BUCKET,
     )
     return {"web": web, "api": api, "blog": blog, "cdn": cdn, "path": path}
 
@@ -450,3 +456,88 @@ def test_json_file_holds_the_same_audit_as_the_report(
     target.unlink()
     code, _, _ = run(capsys, *audit_args(world, seed["path"], "--json-file", str(target)))
     assert code == 2 and not target.exists()
+
+
+# --- ALB access logs (guard:logs.alb) -----------------------------------------------------------
+
+
+def test_alb_access_logs_that_are_off_or_go_elsewhere_are_gaps(
+    world: World, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    subnets = world.subnets()
+    web = world.alb("shop-web", subnets)
+    api = world.alb("shop-api", subnets)
+    admin = world.alb("shop-admin", subnets)
+    acl = world.web_acl("guard-audit-shop-alb")
+    for arn in (web, api, admin):
+        world.associate(acl, arn)
+    world.access_logs(web, ALB_BUCKET, "alb/shop/web")  # as the hand-off says
+    world.access_logs(api, "team-shop-logs", "api")  # on, into the team's own bucket
+    world.access_logs(admin, enabled=False)  # off
+    world.trusted_advisor({})
+    endpoints = [
+        {"name": name, "kind": "alb", "arn": arn}
+        for name, arn in (("web", web), ("api", api), ("admin", admin))
+    ]
+    path = stack_file(
+        tmp_path / "s.yaml", endpoints, shield=False, detection=False, alb_bucket=ALB_BUCKET
+    )
+    code, out, err = run(capsys, *audit_args(world, path, "--format", "json"))
+    assert code == 1, err
+    document = audit_json(out)
+    rows = {row["endpoint"]: row for row in document["alb_access_logs"]}
+    assert rows["web"] == {
+        "product": "shop",
+        "endpoint": "web",
+        "arn": web,
+        "expected": {"bucket": ALB_BUCKET, "prefix": "alb/shop/web"},
+        "enabled": True,
+        "bucket": ALB_BUCKET,
+        "prefix": "alb/shop/web",
+        "status": "ok",
+    }
+    assert (rows["api"]["status"], rows["api"]["bucket"]) == ("elsewhere", "team-shop-logs")
+    assert (rows["admin"]["status"], rows["admin"]["enabled"]) == ("off", False)
+    expects = "; the stack expects example-audit-alb-logs/alb/shop/{0} (access_logs.s3.bucket"
+    gaps = [(g["kind"], g["subject"], g["detail"]) for g in document["gaps"]]
+    assert [(kind, subject) for kind, subject, _ in gaps] == [
+        ("alb-access-logs", "shop/admin"),
+        ("alb-access-logs", "shop/api"),
+    ]
+    assert gaps[0][2].startswith("off" + expects.format("admin"))
+    assert gaps[1][2].startswith("elsewhere: team-shop-logs/api" + expects.format("api"))
+    assert "stack output alb_access_logs" in gaps[1][2]
+
+    _, text, _ = run(capsys, *audit_args(world, path))
+    assert "ALB access logs: 1 of 3 planned ALBs log to the stack's bucket" in text
+    assert (
+        "  shop/api: elsewhere: team-shop-logs/api (expected example-audit-alb-logs/alb/shop/api)"
+        in text
+    )
+    assert "  shop/admin: off (expected example-audit-alb-logs/alb/shop/admin)" in text
+    assert "[alb-access-logs] shop/admin: off; the stack expects" in text
+    _, markdown, _ = run(capsys, *audit_args(world, path, "--format", "markdown"))
+    assert "| alb-access-logs | `shop/api` | elsewhere: team-shop-logs/api;" in markdown
+    assert "  shop/admin: off (expected example-audit-alb-logs/alb/shop/admin)" in markdown
+
+
+def test_without_guard_logs_alb_access_logs_are_not_read_or_judged(
+    world: World, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    subnets = world.subnets()
+    web = world.alb("shop-web", subnets)  # access logs off
+    world.associate(world.web_acl("guard-audit-shop-alb"), web)
+    world.trusted_advisor({})
+    path = stack_file(
+        tmp_path / "s.yaml",
+        [{"name": "web", "kind": "alb", "arn": web}],
+        shield=False,
+        detection=False,
+    )
+    code, out, _ = run(capsys, *audit_args(world, path, "--format", "json"))
+    document = audit_json(out)
+    assert document["alb_access_logs"] is None
+    assert document["gaps"] == [] and code == 0
+    assert "elbv2.DescribeLoadBalancerAttributes" not in world.calls
+    _, text, _ = run(capsys, *audit_args(world, path))
+    assert "ALB access logs" not in text

@@ -2,20 +2,28 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from guard.audit_aws import Live, LiveEndpoint, ShieldState
+from guard.audit_aws import AccessLogs, Live, LiveEndpoint, ShieldState
 from guard.audit_checks import GAP_KINDS, audit
-from guard.audit_expect import Expected, ExpectedEndpoint, arn_name
+from guard.audit_expect import AccessLogTarget, Expected, ExpectedEndpoint, arn_name
 
 NOW = datetime(2026, 11, 29, tzinfo=UTC)
 ALB = "arn:aws:elasticloadbalancing:ap-northeast-1:111111111111:loadbalancer/app/shop/1"
 ACL = "arn:aws:wafv2:ap-northeast-1:111111111111:regional/webacl/guard-prod-shop-alb/abc"
+TARGET = AccessLogTarget("example-prod-alb-logs", "alb/shop/web")
 
 
-def expected(*, shield: bool = False, logged: bool = True, detection: bool = False) -> Expected:
+def expected(
+    *,
+    shield: bool = False,
+    logged: bool = True,
+    detection: bool = False,
+    alb_logs: bool = False,
+) -> Expected:
     return Expected(
         stack="prod",
         account="111111111111",
@@ -29,6 +37,7 @@ def expected(*, shield: bool = False, logged: bool = True, detection: bool = Fal
         detection=detection,
         disabled_controls=(),
         normal_topic=None,
+        alb_access_logs={"shop/web": TARGET} if alb_logs else None,
     )
 
 
@@ -145,3 +154,100 @@ def test_markdown_keeps_account_supplied_text_inert() -> None:
     block = text.split("### Coverage, WAF and Shield\n\n")[1]
     fence = block.split("\n")[0]
     assert set(fence) == {"`"} and len(fence) > 3 and block.rstrip().endswith(fence)
+
+
+# --- ALB access logs -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("state", "status", "detail"),
+    [
+        (AccessLogs(True, "example-prod-alb-logs", "alb/shop/web"), "ok", None),
+        (AccessLogs(False, "", ""), "off", "off; the stack expects example-prod-alb-logs/"),
+        # Turned off after logging to the right place: still off.
+        (AccessLogs(False, "example-prod-alb-logs", "alb/shop/web"), "off", "off; "),
+        (
+            AccessLogs(True, "team-logs", "shop"),
+            "elsewhere",
+            "elsewhere: team-logs/shop; the stack expects example-prod-alb-logs/alb/shop/web",
+        ),
+        # The right bucket under another prefix is outside the table and the lifecycle rule.
+        (
+            AccessLogs(True, "example-prod-alb-logs", "alb/shop/web/"),
+            "elsewhere",
+            "elsewhere: example-prod-alb-logs/alb/shop/web/;",
+        ),
+    ],
+)
+def test_alb_access_logs_are_judged_against_the_hand_off(
+    state: AccessLogs, status: str, detail: str | None
+) -> None:
+    result = audit(
+        expected(alb_logs=True),
+        live(access_logs={ALB: state}),
+        now=NOW,
+        regions=("ap-northeast-1",),
+    )
+    (row,) = result.alb_access_logs or []
+    assert row["status"] == status
+    assert row["expected"] == {"bucket": "example-prod-alb-logs", "prefix": "alb/shop/web"}
+    assert (row["enabled"], row["bucket"], row["prefix"]) == (
+        state.enabled,
+        state.bucket or None,
+        state.prefix or None,
+    )
+    gaps = [(g.kind, g.subject, g.detail) for g in result.gaps]
+    if detail is None:
+        assert gaps == []
+    else:
+        ((kind, subject, text),) = gaps
+        assert (kind, subject) == ("alb-access-logs", "shop/web")
+        assert text.startswith(detail)
+        assert text.endswith(
+            "(access_logs.s3.bucket example-prod-alb-logs, access_logs.s3.prefix "
+            "alb/shop/web; stack output alb_access_logs)"
+        )
+
+
+def test_alb_access_logs_are_not_judged_without_guard_logs_alb_or_for_a_gone_alb() -> None:
+    off = {ALB: AccessLogs(False, "", "")}
+    without = audit(expected(), live(access_logs=off), now=NOW, regions=("ap-northeast-1",))
+    assert without.alb_access_logs is None and without.gaps == []
+    assert without.to_json()["alb_access_logs"] is None
+    # Not read (the ALB is gone, or in a region the audit did not read): no row, no gap here.
+    unread = audit(expected(alb_logs=True), live(), now=NOW, regions=("ap-northeast-1",))
+    assert unread.alb_access_logs == [] and unread.gaps == []
+
+
+def test_alb_access_log_gaps_follow_waf_logging_and_render_in_every_format() -> None:
+    from guard.audit_render import render_json, render_markdown, render_text
+
+    result = audit(
+        expected(alb_logs=True),
+        live(logged_web_acls=set(), access_logs={ALB: AccessLogs(False, "", "")}),
+        now=NOW,
+        regions=("ap-northeast-1",),
+    )
+    assert [g.kind for g in result.gaps] == ["no-waf-logging", "alb-access-logs"]
+    assert GAP_KINDS.index("no-waf-logging") < GAP_KINDS.index("alb-access-logs")
+    text = render_text(result)
+    assert "\nALB access logs: 0 of 1 planned ALBs log to the stack's bucket\n" in text
+    assert "  shop/web: off (expected example-prod-alb-logs/alb/shop/web)\n" in text
+    markdown = render_markdown(result)
+    assert "| alb-access-logs | `shop/web` | off; the stack expects" in markdown
+    assert "ALB access logs: 0 of 1" in markdown.split("### Coverage, WAF and Shield")[1]
+    document = json.loads(render_json(result))
+    assert list(document)[:7] == [
+        "stack",
+        "account",
+        "regions",
+        "generated_at",
+        "coverage",
+        "waf",
+        "alb_access_logs",
+    ]
+    assert document["alb_access_logs"][0]["status"] == "off"
+    # Without guard:logs.alb the text has no such section.
+    assert "ALB access logs" not in render_text(
+        audit(expected(), live(), now=NOW, regions=("ap-northeast-1",))
+    )
