@@ -1,6 +1,7 @@
 """The ``guard`` command: ``guard plan`` (offline plan of a stack), ``guard diff`` (what a change
-does to a stack's protections), ``guard drill``, ``guard bootstrap``, ``guard stacks`` and ``guard audit`` (the live account
-against the stack).
+does to a stack's protections), ``guard drill``, ``guard bootstrap``, ``guard stacks``,
+``guard audit`` (the live account against the stack) and ``guard siem reload`` (replay a date
+range of logs into the SIEM's loader).
 
 :func:`main` parses the arguments and runs a command, raising what the command raises, so that
 tests call it in-process. :func:`run` turns an unexpected exception into exit code 70 with one
@@ -59,7 +60,7 @@ EPILOG = (
     "  0   done (plan: no mandatory policy is violated; diff: whatever changed)\n"
     "  1   plan: a mandatory policy is violated; diff --fail-on weakens: a change weakens\n"
     "      protection; bootstrap: an existing bucket or key differs; drill: the rehearsal failed;\n"
-    "      audit: the live account has gaps\n"
+    "      audit: the live account has gaps; siem reload: some messages were not sent\n"
     "  2   usage or configuration error: each error names the file, line, key, bad value and\n"
     "      what is allowed; nothing was planned, changed or deployed (audit, bootstrap: also\n"
     "      no, wrong-account or denied credentials, or AWS unreachable)\n" + INTERNAL_ERROR_LINE
@@ -314,6 +315,10 @@ def _parser() -> argparse.ArgumentParser:
 
     add_audit_parser(commands, STACK_HELP, CONFIG_FILE_HELP, _internal_error(2))
 
+    from guard.cli_siem import add_siem_parser
+
+    add_siem_parser(commands, STACK_HELP, CONFIG_FILE_HELP, _internal_error(3))
+
     stacks = commands.add_parser(
         "stacks",
         help="list the stacks of the stack files in deploy order (what CI plans and deploys)",
@@ -425,6 +430,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return stacks_command(args)
     if args.command == "audit":
         return audit_command(args)
+    if args.command == "siem":
+        from guard.cli_siem import run_siem
+
+        return run_siem(args)
     return drill_command(args)
 
 
