@@ -21,7 +21,7 @@ from collections.abc import Sequence
 import pulumi
 import pulumi_aws as aws
 
-from components.log_bucket import log_bucket
+from components.log_bucket import loader_notification, log_bucket
 from components.product import ProductProtection
 from components.providers import Providers, opts
 from components.tags import guard_tags
@@ -127,24 +127,18 @@ class AlbLogs(pulumi.ComponentResource):
             ),
             opts=opts(self, regional),
         )
-        if siem is not None and siem.loader_queue_arn is not None:
-            # The SIEM's loader learns of each new log file from its queue. The suffix leaves out
-            # ELB's ELBAccessLogTestFile, written when an owner turns logs on.
-            aws.s3.BucketNotification(
-                "bucket",
-                bucket=bucket.id,
-                queues=[
-                    {
-                        "queue_arn": siem.loader_queue_arn,
-                        "events": ["s3:ObjectCreated:*"],
-                        "filter_prefix": ALB_PREFIX,
-                        "filter_suffix": LOG_SUFFIX,
-                    }
-                ],
-                # The loader reads what it is told of: only once the policy lets it, and only
-                # objects encrypted the way ELB needs.
-                opts=opts(self, regional, depends_on=[policy, encryption]),
-            )
+        loader_notification(
+            self,
+            bucket=bucket,
+            queue_arn=siem.loader_queue_arn if siem is not None else None,
+            prefix=ALB_PREFIX,
+            # Leaves out ELB's ELBAccessLogTestFile, written when an owner turns logs on.
+            suffix=LOG_SUFFIX,
+            provider=regional,
+            # The loader reads what it is told of: only once the policy lets it, and only
+            # objects encrypted the way ELB needs.
+            depends_on=[policy, encryption],
+        )
 
         database = aws.glue.CatalogDatabase(
             "database",

@@ -4,8 +4,8 @@ encryption, versioning and lifecycle rules, as children of the component that ow
 The WAF log bucket (``components/waf_logs.py``, SSE-KMS with guard's key) and the ALB access log
 bucket (``components/alb_logs.py``, SSE-S3, the only encryption ELB writes) differ in their
 encryption, lifecycle and policy; the shape is the same, and the ``s3-bucket-baseline`` policy
-holds every bucket to it. The bucket policy and notifications stay with each component: who may
-write and who is told differ per log.
+holds every bucket to it. The bucket policy stays with each component (who may write differs
+per log); :func:`loader_notification` tells the SIEM's loader of new objects in either.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import pulumi
 import pulumi_aws as aws
 from pulumi_aws.s3 import (
     BucketLifecycleConfigurationRuleArgsDict,
+    BucketNotificationQueueArgsDict,
     BucketServerSideEncryptionConfigurationRuleArgsDict,
 )
 
@@ -67,3 +68,32 @@ def log_bucket(
         "bucket", bucket=bucket.id, rules=list(lifecycle), opts=opts(parent, provider)
     )
     return LogBucket(bucket, encryption_setting)
+
+
+def loader_notification(
+    parent: pulumi.Resource,
+    *,
+    bucket: aws.s3.Bucket,
+    queue_arn: str | None,
+    prefix: str,
+    provider: aws.Provider,
+    suffix: str | None = None,
+    depends_on: Sequence[pulumi.Resource] = (),
+) -> None:
+    """The bucket's S3 event notification (``bucket``): the SIEM's loader learns of each new
+    log object under ``prefix`` from its queue. Nothing without a queue."""
+    if queue_arn is None:
+        return
+    queue: BucketNotificationQueueArgsDict = {
+        "queue_arn": queue_arn,
+        "events": ["s3:ObjectCreated:*"],
+        "filter_prefix": prefix,
+    }
+    if suffix is not None:
+        queue["filter_suffix"] = suffix
+    aws.s3.BucketNotification(
+        "bucket",
+        bucket=bucket.id,
+        queues=[queue],
+        opts=opts(parent, provider, **({"depends_on": list(depends_on)} if depends_on else {})),
+    )

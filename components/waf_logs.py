@@ -35,7 +35,7 @@ from pulumi_aws.wafv2 import (
 )
 
 from components.iam import PermissionsBoundary, bounded_role
-from components.log_bucket import log_bucket
+from components.log_bucket import loader_notification, log_bucket
 from components.product import ProductProtection, StackWebAcl, stack_web_acls
 from components.providers import GLOBAL_REGION, Providers, opts
 from components.routes import AlertRoutes
@@ -199,7 +199,7 @@ class WafLogs(pulumi.ComponentResource):
         # changes no key policy (the deploy role may not: key policies are an administrator's).
         source_regions = sorted({region, GLOBAL_REGION})
         # The SIEM's loader (guard:siem, or the deprecated guard:logs.opensearch it replaces).
-        siem = config.siem if config.siem is not None and config.siem.feeds_loader else None
+        siem = config.siem
         reader = siem.loader_role_arn if siem is not None else None
         tuners = tuner_role_arns(config, stack)
         firehose = logs.delivery == "firehose"
@@ -293,20 +293,13 @@ class WafLogs(pulumi.ComponentResource):
                 depends_on=[*([role] if role is not None else []), *log_readers],
             ),
         )
-        if siem is not None and siem.loader_queue_arn is not None:
-            # The SIEM's loader learns of each new log object from its queue.
-            aws.s3.BucketNotification(
-                "bucket",
-                bucket=bucket.id,
-                queues=[
-                    {
-                        "queue_arn": siem.loader_queue_arn,
-                        "events": ["s3:ObjectCreated:*"],
-                        "filter_prefix": log_prefix(logs.delivery),
-                    }
-                ],
-                opts=opts(self, regional),
-            )
+        loader_notification(
+            self,
+            bucket=bucket,
+            queue_arn=siem.loader_queue_arn if siem is not None else None,
+            prefix=log_prefix(logs.delivery),
+            provider=regional,
+        )
 
         self.stream_arns = {}
         destinations: dict[str, pulumi.Input[str]] = {}

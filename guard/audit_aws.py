@@ -28,6 +28,8 @@ from botocore.exceptions import (
     PartialCredentialsError,
 )
 
+from guard.aws_errors import DENIED_CODES, THROTTLED_CODES, error_parts
+
 #: The IAM action behind each API call the audit makes (``service:Operation`` as IAM names it).
 AUDIT_ACTIONS: Mapping[str, str] = {
     "sts.GetCallerIdentity": "sts:GetCallerIdentity",
@@ -55,21 +57,6 @@ GLOBAL_REGION = "us-east-1"
 #: botocore's adaptive mode: exponential backoff plus client-side rate limiting on throttling.
 MAX_ATTEMPTS = 8
 RETRIES = Config(retries={"mode": "adaptive", "max_attempts": MAX_ATTEMPTS})
-_DENIED = {
-    "AccessDenied",
-    "AccessDeniedException",
-    "UnauthorizedOperation",
-    "UnrecognizedClientException",
-    "InvalidClientTokenId",
-    "ExpiredToken",
-    "ExpiredTokenException",
-}
-_THROTTLED = {
-    "Throttling",
-    "ThrottlingException",
-    "TooManyRequestsException",
-    "RequestLimitExceeded",
-}
 #: Security Hub answers InvalidAccessException when the hub is not enabled in the region.
 _HUB_OFF = {"InvalidAccessException"}
 #: The Support API answers SubscriptionRequiredException on Basic and Developer support plans.
@@ -468,16 +455,15 @@ class _Unavailable(AuditError):
 
 
 def _client_error(error: ClientError, service: str, region: str, operation: str) -> AuditError:
-    code = str(error.response.get("Error", {}).get("Code", ""))
-    message = " ".join(str(error.response.get("Error", {}).get("Message", "")).split())
+    code, message = error_parts(error)
     where = f"{service} {operation} in {region}"
-    if code in _DENIED:
+    if code in DENIED_CODES:
         action = AUDIT_ACTIONS.get(f"{service}.{operation}", f"{service}:{operation}")
         return AuditError(
             f"{code}: {where}; the audit role needs {action} (the preview role has it, see "
             "docs/audit.md)"
         )
-    if code in _THROTTLED:
+    if code in THROTTLED_CODES:
         return AuditError(
             f"{where} was still throttled after {MAX_ATTEMPTS} attempts; try again later"
         )

@@ -20,11 +20,12 @@ import tempfile
 import tomllib
 import traceback
 from collections.abc import Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import NoReturn
 
 from guard import process
+from guard.cli_args import day
 from guard.cli_plan import DIFF_USAGE
 from guard.config import ConfigError, load_stack_file
 from guard.config.loader import stack_file_for, unknown_stack_message
@@ -158,13 +159,6 @@ def version() -> str:
             return "unknown"
 
 
-def _day(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date written YYYY-MM-DD") from None
-
-
 def _parser() -> argparse.ArgumentParser:
     raw = argparse.RawDescriptionHelpFormatter
     parser = argparse.ArgumentParser(
@@ -198,7 +192,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     plan.add_argument(
         "--today",
-        type=_day,
+        type=day,
         metavar="YYYY-MM-DD",
         help="judge expiry dates as of this day (default: today)",
     )
@@ -241,7 +235,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     diff.add_argument(
         "--today",
-        type=_day,
+        type=day,
         metavar="YYYY-MM-DD",
         help="judge expiry dates as of this day (default: today): with --base, of both "
         "plans; in both forms, which waivers expire within 30 days",

@@ -17,6 +17,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+from guard.cli_args import day
 from guard.exit_codes import EXIT_CONFIG, EXIT_OK, EXIT_POLICY
 
 if TYPE_CHECKING:  # boto3, botocore and tqdm load only when the command runs
@@ -62,13 +63,6 @@ exit codes:
 """
 
 
-def _day(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date written YYYY-MM-DD") from None
-
-
 def _rate(text: str) -> float:
     try:
         value = float(text)
@@ -105,7 +99,7 @@ def add_siem_parser(
         "--from",
         dest="start",
         required=True,
-        type=_day,
+        type=day,
         metavar="YYYY-MM-DD",
         help="first UTC day (included)",
     )
@@ -113,7 +107,7 @@ def add_siem_parser(
         "--to",
         dest="end",
         required=True,
-        type=_day,
+        type=day,
         metavar="YYYY-MM-DD",
         help="last UTC day (included; not after today)",
     )

@@ -46,7 +46,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from guard.logs_layout import ALB_PREFIX
-from guard.logs_policies import VERSION, bucket_arn, tls_only
+from guard.logs_policies import VERSION, bucket_arn, siem_loader_reads, tls_only
 
 if TYPE_CHECKING:  # the rule shape pulumi-aws takes, for the type checker only
     from pulumi_aws.s3 import BucketLifecycleConfigurationRuleArgsDict
@@ -174,15 +174,7 @@ def alb_bucket_policy(
         }
     ]
     if reader_role_arn is not None:
-        statements.append(
-            {
-                "Sid": "SiemLoaderReads",
-                "Effect": "Allow",
-                "Principal": {"AWS": reader_role_arn},
-                "Action": "s3:GetObject",
-                "Resource": f"{arn}/{ALB_PREFIX}*",
-            }
-        )
+        statements.append(siem_loader_reads(arn, ALB_PREFIX, reader_role_arn))
     statements += [
         {
             # Logs are evidence, and the bucket holds nothing else: no one but ELB writes here.

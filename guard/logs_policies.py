@@ -239,15 +239,7 @@ def bucket_policy(
         )
         only_delivery_writes = {"ArnNotEquals": {"aws:PrincipalArn": delivery_role_arn}}
     if reader_role_arn is not None:
-        statements.append(
-            {
-                "Sid": "SiemLoaderReads",
-                "Effect": "Allow",
-                "Principal": {"AWS": reader_role_arn},
-                "Action": "s3:GetObject",
-                "Resource": f"{arn}/{prefix}*",
-            }
-        )
+        statements.append(siem_loader_reads(arn, prefix, reader_role_arn))
     statements += _tuner_statements(bucket, prefix, tuner_role_arns)
     statements += [
         {
@@ -262,6 +254,17 @@ def bucket_policy(
         tls_only(arn),
     ]
     return {"Version": VERSION, "Statement": statements}
+
+
+def siem_loader_reads(arn: str, prefix: str, reader_role_arn: str) -> dict[str, Any]:
+    """A log bucket's statement letting the SIEM's loader role read the logs under ``prefix``."""
+    return {
+        "Sid": "SiemLoaderReads",
+        "Effect": "Allow",
+        "Principal": {"AWS": reader_role_arn},
+        "Action": "s3:GetObject",
+        "Resource": f"{arn}/{prefix}*",
+    }
 
 
 def tls_only(arn: str) -> dict[str, Any]:

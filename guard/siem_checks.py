@@ -73,12 +73,12 @@ def siem_settings(config: StackConfig, warnings: list[str], today: date) -> list
             "and [alb] in the SIEM's user.ini and retention.index_rotation: daily here "
             "(docs/siem.md)"
         )
-    if siem.loader_queue_arn is not None and config.logs is None:
+    if siem.feeds_loader and config.logs is None:
         warnings.append(
             "guard:siem: loader_queue_arn without guard:logs: no log bucket of this stack "
             "notifies the queue (add guard:logs, or leave the loader out)"
         )
-    if siem.retention is not None and siem.loader_queue_arn is None:
+    if siem.retention is not None and not siem.feeds_loader:
         warnings.append(
             "guard:siem: retention without loader_queue_arn: guard keeps the domain's indices "
             f"{siem.retention.hot_days} days, but does not feed it (guard siem reload needs the "

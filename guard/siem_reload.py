@@ -49,6 +49,7 @@ from botocore.exceptions import (
     PartialCredentialsError,
 )
 
+from guard.aws_errors import THROTTLED_CODES, error_parts
 from guard.logs_layout import ALB_PREFIX, LOG_PREFIX, alb_log_prefix, waf_logs_prefix
 from guard.siem_events import s3_event_message
 
@@ -85,8 +86,6 @@ LOADER_SECONDS_PER_OBJECT = 0.5
 LOADER_CONCURRENCY = 10
 
 QUEUE_ARN_RE = re.compile(r"^arn:aws:sqs:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):(?P<name>.+)$")
-_DENIED = {"AccessDenied", "AccessDeniedException", "InvalidClientTokenId", "ExpiredToken"}
-_THROTTLED = {"Throttling", "ThrottlingException", "RequestThrottled", "SlowDown"}
 _NO_QUEUE = {"AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"}
 
 
@@ -179,8 +178,7 @@ def aws_call(operation: str, resource: str, config_key: str = "") -> Iterator[No
     try:
         yield
     except ClientError as error:
-        code = str(error.response.get("Error", {}).get("Code", ""))
-        message = " ".join(str(error.response.get("Error", {}).get("Message", "")).split())
+        code, message = error_parts(error)
         if code == "NoSuchBucket":
             hint = f" ({config_key})" if config_key else ""
             raise ReloadError(f"{where}: the bucket does not exist{hint}") from None
@@ -188,9 +186,7 @@ def aws_call(operation: str, resource: str, config_key: str = "") -> Iterator[No
             raise ReloadError(
                 f"{where}: the queue does not exist (guard:siem.loader_queue_arn)"
             ) from None
-        if code in _DENIED:
-            raise ReloadError(f"{where}: {code}: {message}") from None
-        if code in _THROTTLED:
+        if code in THROTTLED_CODES:
             raise ReloadError(
                 f"{where} was still throttled after {MAX_ATTEMPTS} attempts; try again later "
                 "(a rerun resumes from the checkpoint)"
