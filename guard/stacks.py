@@ -8,13 +8,17 @@ program declares.
 
 Every file is validated first; one invalid file lists nothing (:class:`StacksError`), so a
 workflow never runs on half of the stacks.
+
+``guard stacks --origin`` also tells, for every leaf config key of each stack, the ``file:line``
+it comes from: the stack file, or the defaults file it names (``guard:defaults``, see
+:mod:`guard.config.defaults`).
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -24,7 +28,10 @@ import yaml
 from guard.ci_scope import pipeline_role_arn
 from guard.config import ConfigError, Problem, load_stack_file
 from guard.config.ci import PipelineConfig
-from guard.config.loader import stacks_dir
+from guard.config.loader import stack_file_origins, stacks_dir
+
+#: Where each leaf config key of a stack comes from (``file:line``), by key path.
+Origins = Mapping[str, str]
 
 #: The deploy order of a stack without ``guard:pipeline``: the field's default.
 DEFAULT_DEPLOY_ORDER: int = PipelineConfig.model_fields["deploy_order"].default
@@ -143,14 +150,42 @@ def list_stacks(directory: Path | None = None) -> list[Stack]:
     return sorted(stacks, key=lambda s: (s.deploy_order, s.name))
 
 
-def render_json(stacks: Sequence[Stack]) -> str:
-    """``{"stacks": [...]}``, byte-stable: sorted keys, a trailing newline."""
-    document = {"stacks": [s.to_json() for s in stacks]}
+def list_origins(stacks: Sequence[Stack]) -> dict[str, Origins]:
+    """Where each stack's leaf config keys come from, by stack name (``guard stacks --origin``).
+
+    Raises :class:`StacksError` with the errors of every file that cannot be read.
+    """
+    origins: dict[str, Origins] = {}
+    errors: list[ConfigError] = []
+    for stack in stacks:
+        try:
+            origins[stack.name] = stack_file_origins(Path(stack.file))
+        except ConfigError as error:
+            errors.append(error)
+    if errors:
+        raise StacksError(errors)
+    return origins
+
+
+def render_json(stacks: Sequence[Stack], origins: Mapping[str, Origins] | None = None) -> str:
+    """``{"stacks": [...]}``, byte-stable: sorted keys, a trailing newline. With ``origins``,
+    each stack has ``"origins": {"guard:alerts.slack.workspace_id": "defaults/x.yaml:4", ...}``.
+    """
+    entries = [s.to_json() for s in stacks]
+    if origins is not None:
+        entries = [
+            {**e, "origins": dict(origins[s.name])} for e, s in zip(entries, stacks, strict=True)
+        ]
+    document = {"stacks": entries}
     return json.dumps(document, indent=2, sort_keys=True) + "\n"
 
 
-def render_text(stacks: Sequence[Stack]) -> str:
-    """One aligned line per stack: name, account, region, order, backend, secrets provider, file."""
+def render_text(stacks: Sequence[Stack], origins: Mapping[str, Origins] | None = None) -> str:
+    """One aligned line per stack: name, account, region, order, backend, secrets provider, file.
+
+    With ``origins``, each stack's line is followed by one indented line per leaf config key:
+    the key path and the ``file:line`` it comes from, aligned within the stack.
+    """
     rows = [
         (
             s.name,
@@ -164,8 +199,18 @@ def render_text(stacks: Sequence[Stack]) -> str:
         for s in stacks
     ]
     widths = [max((len(row[i]) for row in rows), default=0) for i in range(7)]
-    return "".join(
+    lines = [
         "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
         + "\n"
         for row in rows
+    ]
+    if origins is None:
+        return "".join(lines)
+    return "".join(
+        line + _origin_lines(origins[s.name]) for line, s in zip(lines, stacks, strict=True)
     )
+
+
+def _origin_lines(origins: Origins) -> str:
+    width = max((len(key) for key in origins), default=0)
+    return "".join(f"  {key.ljust(width)}  {where}\n" for key, where in origins.items())

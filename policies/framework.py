@@ -14,6 +14,7 @@ import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 from typing import Any, Protocol
 
 from pulumi_policy import (
@@ -30,7 +31,7 @@ from pulumi_policy import (
 
 from guard.ci_scope import boundary_name
 from guard.config import ConfigError, LoadedConfig, load_stack_config, raw_from_pulumi
-from guard.config.loader import secret_keys_from_pulumi
+from guard.config.loader import secret_keys_from_pulumi, stack_file_for
 from guard.config.stack import PolicyException, StackConfig
 from guard.iam_eval import as_list
 from guard.waf_rules import owner_tags
@@ -105,21 +106,34 @@ class AppliedException:
 
 #: Waived violations of the current run, read by ``guard plan``.
 APPLIED_EXCEPTIONS: list[AppliedException] = []
-_CONFIG_CACHE: dict[tuple[tuple[str, str], ...], LoadedConfig | None] = {}
+_CONFIG_CACHE: dict[tuple[str, tuple[tuple[str, str], ...]], LoadedConfig | None] = {}
 
 
 def stack_config() -> LoadedConfig | None:
     """The stack's validated guard config, as the program saw it (None when invalid or absent)."""
     raw = raw_from_pulumi()
-    key = tuple(sorted(raw.items()))
+    # The file too: two stacks directories may hold the same stack (the same map), and a
+    # policy may read the stack's neighbours (detection-managed-by-organization).
+    source = _stack_file()
+    key = (source, tuple(sorted(raw.items())))
     if key not in _CONFIG_CACHE:
         try:
             _CONFIG_CACHE[key] = load_stack_config(
-                raw, "stack config", secret_keys=secret_keys_from_pulumi()
+                raw, source, secret_keys=secret_keys_from_pulumi()
             )
         except ConfigError:
             _CONFIG_CACHE[key] = None
     return _CONFIG_CACHE[key]
+
+
+def _stack_file() -> str:
+    """The running stack's file: guard:defaults is a path relative to it. (Under ``guard plan``
+    the map is merged already; under ``pulumi preview`` the engine's map still names it.)"""
+    import pulumi
+
+    path = stack_file_for(pulumi.get_stack())
+    # Outside a Pulumi run the SDK answers "stack": there is no file to read then.
+    return path if Path(path).is_file() else "stack config"
 
 
 #: The day expiry dates are judged against; ``guard plan --today`` sets it, None means today.

@@ -63,9 +63,11 @@ class Problem:
     value: Any = _MISSING
     line: int | None = None
     column: int | None = None
+    #: The file the bad value came from, when not the error's own (a stack's defaults file).
+    source: str | None = None
 
     def render(self, source: str) -> str:
-        where = source
+        where = self.source if self.source is not None else source
         if self.line:
             where += f":{self.line}" + (f":{self.column}" if self.column else "")
         key = format_key_path(self.path) or "(top level)"
@@ -87,7 +89,11 @@ class ConfigError(Exception):
         return "\n".join([head, *("  " + p.render(self.source) for p in self.problems)])
 
     def with_lines(self, lines: dict[KeyPath, int]) -> ConfigError:
-        """The same error with line numbers looked up from the file's key paths."""
+        """The same error with line numbers looked up from the file's key paths.
+
+        A problem that names its own file (:attr:`Problem.source`) keeps the line it has: its
+        key paths are that file's, not this one's.
+        """
 
         def line_of(path: KeyPath) -> int | None:
             for end in range(len(path), 0, -1):
@@ -97,7 +103,12 @@ class ConfigError(Exception):
 
         return ConfigError(
             self.source,
-            [dataclasses.replace(p, line=p.line or line_of(p.path)) for p in self.problems],
+            [
+                p
+                if p.source is not None
+                else dataclasses.replace(p, line=p.line or line_of(p.path))
+                for p in self.problems
+            ],
         )
 
 

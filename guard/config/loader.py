@@ -19,9 +19,10 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from guard.config import yaml_reader
+from guard.config import defaults, yaml_reader
 from guard.config.base import SECRET_PLACEHOLDER
-from guard.config.errors import MISSING, AsWritten, ConfigError, KeyPath, Problem
+from guard.config.defaults import DEFAULTS, DEFAULTS_KEY
+from guard.config.errors import MISSING, AsWritten, ConfigError, KeyPath, Problem, format_key_path
 from guard.config.partial import partial_cross_checks
 from guard.config.stack import SCALAR_KEYS, StackConfig
 from guard.suggest import close_matches, did_you_mean
@@ -59,6 +60,23 @@ class StackFile:
     numbers: dict[KeyPath, str] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class DefaultsFile:
+    """The defaults file a stack file names (``guard:defaults``), read and checked."""
+
+    #: Its path, relative to the working directory when the stack file's path is.
+    source: str
+    #: The entries it may hold, as values (mappings and lists as the engine's JSON decodes them).
+    values: dict[str, Any]
+    #: The same entries as the engine's strings.
+    raw: dict[str, str]
+    lines: dict[KeyPath, int]
+    numbers: dict[KeyPath, str] = field(default_factory=dict)
+    #: Entries it may not hold (aws: keys, guard:account_id, secure: values, ...), each with
+    #: this file as its source; they are left out of the merge.
+    problems: tuple[Problem, ...] = ()
+
+
 # --- reading ---------------------------------------------------------------------------------
 
 
@@ -69,6 +87,12 @@ def _as_config_string(value: Any) -> str:
     if isinstance(value, (dict, list)):
         return json.dumps(value, sort_keys=False)
     return str(value)
+
+
+_UNPASSABLE = (
+    "holds a value Pulumi cannot pass to the program (an explicit YAML tag such as !!binary, "
+    "!!set or !!timestamp?); write text, numbers, true/false, lists and mappings only"
+)
 
 
 def read_stack_file(path: Path) -> StackFile:
@@ -110,14 +134,7 @@ def read_stack_file(path: Path) -> StackFile:
             raw[str(key)] = _as_config_string(value)
         except (TypeError, ValueError):
             # Explicit tags (!!binary, !!set, !!timestamp) make values JSON cannot carry.
-            problems.append(
-                Problem(
-                    (str(key),),
-                    "holds a value Pulumi cannot pass to the program (an explicit YAML tag "
-                    "such as !!binary, !!set or !!timestamp?); write text, numbers, true/false, "
-                    "lists and mappings only",
-                )
-            )
+            problems.append(Problem((str(key),), _UNPASSABLE))
     config_lines = _config_lines(lines)
     if problems:
         raise ConfigError(source, problems).with_lines(config_lines)
@@ -133,6 +150,119 @@ def _config_lines(lines: Mapping[KeyPath, _T]) -> dict[KeyPath, _T]:
         elif path and path[0] != "config":
             out[path] = line
     return out
+
+
+def read_defaults_file(stack_source: str, written: str) -> DefaultsFile:
+    """Read the defaults file ``written`` (the ``guard:defaults`` value) names, relative to the
+    directory of the stack file ``stack_source``.
+
+    A file that cannot be used (missing, unreadable, not YAML, not a ``config:`` mapping) raises
+    :class:`ConfigError` for ``stack_source``: a problem at ``guard:defaults`` naming the path
+    tried, then the file's own located problems. Entries it may not hold come back as
+    :attr:`DefaultsFile.problems`, so that one run reports them with the rest.
+    """
+    path = defaults.resolve(stack_source, written)
+    shown = str(path)
+    try:
+        text = yaml_reader.read_text(path, f"the defaults file {shown}")
+    except ConfigError as err:
+        relative = " (the path is relative to the stack file's directory)"
+        raise _unusable(stack_source, written, shown, err.problems, relative) from None
+    try:
+        parsed = yaml_reader.parse(text, shown)
+    except ConfigError as err:
+        raise _unusable(stack_source, written, shown, err.problems) from None
+    document, problems = parsed.document, list(parsed.problems)
+    if not isinstance(document, dict):
+        not_mapping = Problem(
+            (),
+            f"the defaults file {shown} must be a mapping with a 'config' key of guard: "
+            "entries, like a stack file",
+        )
+        raise _unusable(stack_source, written, shown, [not_mapping])
+    config = document.get("config") or {}
+    if not isinstance(config, dict):
+        not_config = Problem(
+            ("config",), "must be a mapping of guard: keys", line=parsed.lines.get(("config",))
+        )
+        raise _unusable(stack_source, written, shown, [not_config])
+    lines = _config_lines(parsed.lines)
+    problems += [
+        Problem(
+            (str(key),),
+            "unknown top-level key; a defaults file holds only config:",
+            line=lines.get((str(key),)),
+        )
+        for key in document
+        if key != "config"
+    ]
+    entries, refused = defaults.check_entries(config, lines, shown)
+    problems = [dataclasses.replace(p, source=shown) for p in problems] + refused
+    values: dict[str, Any] = {}
+    raw: dict[str, str] = {}
+    for key, value in entries.items():
+        try:
+            raw[key] = _as_config_string(value)
+        except (TypeError, ValueError):
+            problems.append(Problem((key,), _UNPASSABLE, line=lines.get((key,)), source=shown))
+            continue
+        values[key] = json.loads(raw[key]) if isinstance(value, (dict, list)) else raw[key]
+    return DefaultsFile(shown, values, raw, lines, _config_lines(parsed.numbers), tuple(problems))
+
+
+def _unusable(
+    stack_source: str, written: str, shown: str, problems: Sequence[Problem], note: str = ""
+) -> ConfigError:
+    """A defaults file that cannot be used: what is wrong, at ``guard:defaults`` of the stack
+    file (``note`` added), then the problems located in the defaults file."""
+    unlocated = [p.message for p in problems if not p.line]
+    located = [dataclasses.replace(p, source=shown) for p in problems if p.line]
+    count = f"{len(located)} error{'s' if len(located) != 1 else ''}"
+    reason = "; ".join(unlocated) or f"the defaults file {shown} has {count}, listed below"
+    head = Problem((DEFAULTS_KEY,), reason + note, written)
+    return ConfigError(stack_source, [head, *located])
+
+
+def _defaults_file(
+    raw: Mapping[str, str], source: str, secret_keys: Sequence[str]
+) -> DefaultsFile | None:
+    """The defaults file ``raw`` names (``guard:defaults``), or None when it names none."""
+    written = raw.get(DEFAULTS_KEY)
+    if written is None:
+        return None
+    if DEFAULTS_KEY in secret_keys:
+        secure = "must be a plain path, not a secure value"
+        raise ConfigError(source, [Problem((DEFAULTS_KEY,), secure)])
+    problem = defaults.path_problem(written)
+    if problem is not None:
+        raise ConfigError(source, [Problem((DEFAULTS_KEY,), problem, written)])
+    return read_defaults_file(source, written)
+
+
+def stack_file_origins(path: Path) -> dict[str, str]:
+    """Where each leaf config value of a stack comes from, as ``file:line``, by key path:
+    ``{"aws:region": "stacks/Pulumi.shop.yaml:2", "guard:alerts.slack.workspace_id":
+    "defaults/baseline.yaml:4"}``, sorted by key path. Files are named as the stack file's
+    path is (relative to the working directory when it is); a list is one leaf.
+    """
+    stack_file = read_stack_file(path)
+    try:
+        defaults_file = _defaults_file(stack_file.raw, str(path), stack_file.secret_keys)
+    except ConfigError as err:
+        raise err.with_lines(stack_file.lines) from None
+    found = defaults.leaf_origins(
+        defaults_file.values if defaults_file is not None else {},
+        defaults.decoded(stack_file.raw),
+    )
+    origins: dict[str, str] = {}
+    for key_path, origin in found.items():
+        if defaults_file is not None and origin == DEFAULTS:
+            where, lines = defaults_file.source, defaults_file.lines
+        else:
+            where, lines = str(path), stack_file.lines
+        line = defaults.line_of(lines, key_path)
+        origins[format_key_path(key_path)] = f"{where}:{line}" if line else where
+    return dict(sorted(origins.items()))
 
 
 def secret_keys_from_pulumi() -> tuple[str, ...]:
@@ -292,15 +422,30 @@ def load_stack_config(
 ) -> LoadedConfig:
     """Validate the engine's config map; raise :class:`ConfigError` listing every problem.
 
+    A map with ``guard:defaults`` is first merged over the defaults file it names, resolved
+    against the directory of ``source`` (the stack file's path); a problem of a value that came
+    from the defaults file names that file (:attr:`Problem.source`) and its line. The
+    :attr:`LoadedConfig.raw` of the result is the merged map, without ``guard:defaults``.
+
     A plan validates the same map three times (the CLI, the program, the policies); the result
-    of a successful validation is reused, since the models are immutable.
+    of a successful validation is reused, since the models are immutable. The cache keys on the
+    merged map: an edited defaults file is validated afresh.
     """
     today = today or date.today()
-    key = (tuple(sorted(raw.items())), tuple(secret_keys), today)
+    defaults_file = _defaults_file(raw, source, secret_keys)
+    merged = (
+        dict(raw)
+        if defaults_file is None
+        else defaults.merge_raw(defaults_file.values, defaults_file.raw, raw)
+    )
+    key = (tuple(sorted(merged.items())), tuple(secret_keys), today)
     cached = _VALIDATED.get(key)
-    if cached is not None:
+    if cached is not None and (defaults_file is None or not defaults_file.problems):
         return cached if cached.source == source else dataclasses.replace(cached, source=source)
-    loaded = _validate(raw, source, secret_keys, today)
+    if defaults_file is None:
+        loaded = _validate(merged, source, secret_keys, today)
+    else:
+        loaded = _validate_with_defaults(merged, raw, defaults_file, source, secret_keys, today)
     if len(_VALIDATED) >= 8:
         _VALIDATED.pop(next(iter(_VALIDATED)))
     _VALIDATED[key] = loaded
@@ -308,6 +453,41 @@ def load_stack_config(
 
 
 _VALIDATED: dict[tuple[Any, ...], LoadedConfig] = {}
+
+
+def _validate_with_defaults(
+    merged: Mapping[str, str],
+    raw: Mapping[str, str],
+    defaults_file: DefaultsFile,
+    source: str,
+    secret_keys: Sequence[str],
+    today: date,
+) -> LoadedConfig:
+    """Validate the merged map; the problems of the defaults file's values name that file."""
+    try:
+        loaded = _validate(merged, source, secret_keys, today)
+    except ConfigError as err:
+        stack = defaults.decoded(raw)
+        problems = [
+            _in_defaults(p, defaults_file)
+            if p.source is None
+            and defaults.origin_of(p.path, defaults_file.values, stack) == DEFAULTS
+            else p
+            for p in err.problems
+        ]
+        raise ConfigError(source, [*defaults_file.problems, *problems]) from None
+    if defaults_file.problems:
+        raise ConfigError(source, defaults_file.problems)
+    return loaded
+
+
+def _in_defaults(problem: Problem, defaults_file: DefaultsFile) -> Problem:
+    hinted = _quote_hint(problem, defaults_file.numbers, defaults_file.raw)
+    return dataclasses.replace(
+        hinted,
+        source=defaults_file.source,
+        line=hinted.line or defaults.line_of(defaults_file.lines, hinted.path),
+    )
 
 
 def _validate(
@@ -366,17 +546,24 @@ def load_stack_file(path: Path, *, today: date | None = None) -> LoadedConfig:
     except ConfigError as err:
         located = err.with_lines(stack_file.lines)
         raise ConfigError(
-            located.source, [_quote_hint(p, stack_file) for p in located.problems]
+            located.source,
+            [
+                p if p.source is not None else _quote_hint(p, stack_file.numbers, stack_file.raw)
+                for p in located.problems
+            ],
         ) from None
 
 
-def _quote_hint(problem: Problem, stack_file: StackFile) -> Problem:
-    """ "Quote it" for a text field whose value YAML read as a number (``012345670123``)."""
-    text = stack_file.numbers.get(problem.path)
+def _quote_hint(
+    problem: Problem, numbers: Mapping[KeyPath, str], raw: Mapping[str, str]
+) -> Problem:
+    """ "Quote it" for a text field whose value YAML read as a number (``012345670123``);
+    ``numbers`` and ``raw`` are those of the file the value came from."""
+    text = numbers.get(problem.path)
     if text is None or not _takes_text(problem.path):
         return problem
     top = problem.path[0]
-    if len(problem.path) == 1 and stack_file.raw.get(str(top)) == text:
+    if len(problem.path) == 1 and raw.get(str(top)) == text:
         return problem  # a scalar key passed on as the same text: quoting changes nothing
     read_as = (
         " as a number"

@@ -65,8 +65,9 @@ class ParsedYaml:
     numbers: dict[KeyPath, str] = field(default_factory=dict)
 
 
-def read_text(path: Path) -> str:
-    """The file's text: at most :data:`MAX_FILE_BYTES`, and UTF-8."""
+def read_text(path: Path, what: str = "the stack file") -> str:
+    """The file's text: at most :data:`MAX_FILE_BYTES`, and UTF-8; ``what`` names the file in
+    the errors ("the defaults file")."""
     source = str(path)
     try:
         with path.open("rb") as stream:
@@ -75,7 +76,7 @@ def read_text(path: Path) -> str:
             data = stream.read(MAX_FILE_BYTES + 1)
     except OSError as err:
         raise ConfigError(
-            source, [Problem((), f"cannot read the stack file: {err.strerror or err}")]
+            source, [Problem((), f"cannot read {what}: {err.strerror or err}")]
         ) from None
     if len(data) > MAX_FILE_BYTES:
         raise ConfigError(
@@ -83,7 +84,7 @@ def read_text(path: Path) -> str:
             [
                 Problem(
                     (),
-                    f"the stack file is larger than {MAX_FILE_BYTES:,} bytes (1 MiB), the most "
+                    f"{what} is larger than {MAX_FILE_BYTES:,} bytes (1 MiB), the most "
                     "guard reads; split the stack or remove what it does not need",
                 )
             ],
@@ -91,17 +92,17 @@ def read_text(path: Path) -> str:
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as err:
-        raise ConfigError(source, [_not_utf8(data, err)]) from None
+        raise ConfigError(source, [_not_utf8(data, err, what)]) from None
 
 
-def _not_utf8(data: bytes, err: UnicodeDecodeError) -> Problem:
+def _not_utf8(data: bytes, err: UnicodeDecodeError, what: str) -> Problem:
     offset = err.start
     line_start = data.rfind(b"\n", 0, offset) + 1
     line = data.count(b"\n", 0, offset) + 1
     column = len(data[line_start:offset].decode("utf-8", errors="replace")) + 1
     return Problem(
         (),
-        f"the stack file is not UTF-8: byte 0x{data[offset]:02x} (byte offset {offset}) "
+        f"{what} is not UTF-8: byte 0x{data[offset]:02x} (byte offset {offset}) "
         "cannot be decoded; save the file as UTF-8",
         line=line,
         column=column,
