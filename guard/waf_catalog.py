@@ -26,6 +26,8 @@ from guard.suggest import close_matches
 
 __all__ = [
     "DEFAULT_PATH",
+    "IP_REPUTATION",
+    "KNOWN_BAD_INPUTS",
     "LABEL_PREFIX",
     "CatalogError",
     "ManagedGroup",
@@ -38,6 +40,12 @@ __all__ = [
 ]
 
 DEFAULT_PATH = Path(__file__).resolve().parent / "data" / "managed_rule_groups.yaml"
+#: The AWS managed groups (vendor AWS) of the floor every default-allow web ACL runs, not in
+#: count: Log4j and other known exploits, and AWS's IP reputation list. They are the names of the
+#: catalog's ``FLOOR_GROUPS`` aliases (guard.config.products), kept here so that guard and the
+#: policy pack (waf-required-managed-groups, organization-waf-baseline-floor) share one spelling.
+KNOWN_BAD_INPUTS = "AWSManagedRulesKnownBadInputsRuleSet"
+IP_REPUTATION = "AWSManagedRulesAmazonIpReputationList"
 #: Every label an AWS or Marketplace managed rule adds starts with this.
 LABEL_PREFIX = "awswaf:managed:"
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from pulumi_policy import EnforcementLevel, Severity
 
+from guard.waf_catalog import IP_REPUTATION, KNOWN_BAD_INPUTS
 from policies.framework import Meta, Report, blocks_by_default, statements
 from policies.web_acls import WebAclView, web_acl_policy
 
@@ -22,8 +23,6 @@ META = Meta(
     "mode: count and without Log4JRCE rules in count_rules.",
     control="Checkov CKV_AWS_192",
 )
-KNOWN_BAD_INPUTS = "AWSManagedRulesKnownBadInputsRuleSet"
-IP_REPUTATION = "AWSManagedRulesAmazonIpReputationList"
 
 
 def _group(
