@@ -14,6 +14,7 @@ the plan and the policy pack see exactly what EventBridge will match.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any, cast
 
 import pulumi
@@ -29,6 +30,7 @@ from components.lambda_function import (
 from components.providers import GLOBAL_REGION, Providers, opts
 from components.routes import AlertRoutes, Route
 from components.tags import guard_tags
+from guard.config.alerts import SecurityHubConfig
 from guard.config.stack import StackConfig
 from guard.detection_catalog import (
     EventPattern,
@@ -119,31 +121,17 @@ class ThreatDetection(pulumi.ComponentResource):
         region = config.region
         regional = providers.regional
 
-        # GuardDuty: the detector holds the findings history, so it is protected from deletion.
-        detector = aws.guardduty.Detector(
-            "guardduty",
-            enable=True,
-            finding_publishing_frequency=detection.guardduty.publishing_frequency,
-            tags=self._tags,
-            opts=opts(self, regional, protect=True),
-        )
-        for alias, feature in zip(
-            detection.guardduty.features,
-            guardduty_features(detection.guardduty.features),
-            strict=True,
-        ):
-            aws.guardduty.DetectorFeature(
-                f"guardduty-{alias}",
-                detector_id=detector.id,
-                name=feature.name,
-                status="ENABLED",
-                # Only Runtime Monitoring has sub-settings; the others send none.
-                additional_configurations=[
-                    {"name": extra, "status": "ENABLED"}
-                    for extra in feature.additional_configuration
-                ]
-                or None,
-                opts=opts(self, regional),
+        # An organization's delegated administrator enables GuardDuty and Security Hub here
+        # (guard:organization): this stack only routes its own account's findings.
+        managed = detection.managed_by == "organization"
+        if not managed:
+            account_detector(
+                self,
+                "guardduty",
+                detection.guardduty.features,
+                detection.guardduty.publishing_frequency,
+                regional,
+                self._tags,
             )
         # One rule per route and resource type: each message reads its type's details block.
         for rule in guardduty_rules():
@@ -158,8 +146,30 @@ class ThreatDetection(pulumi.ComponentResource):
                 regional,
             )
 
-        # Security Hub: standards chosen explicitly, one finding per control across standards.
         hub = detection.security_hub
+        account = None if managed else self._security_hub(hub, region, regional)
+        for route, labels in route_securityhub(hub.notify).items():
+            self._rule(
+                f"securityhub-{route}",
+                f"Security Hub {', '.join(labels)} findings (new, active)",
+                securityhub_pattern(labels, exclude_products=ANNOUNCED_ELSEWHERE),
+                cast(Route, route),
+                region,
+                securityhub_transformer(),
+                regional,
+                depends_on=[account] if account is not None else None,
+            )
+
+        # Trusted Advisor: no resource to enable (the checks run for every account); a rule in
+        # us-east-1 whose formatter function posts to the normal route there.
+        self._trusted_advisor(config, detection.trusted_advisor.notify, boundary, providers)
+        self.register_outputs({})
+
+    def _security_hub(
+        self, hub: SecurityHubConfig, region: str, regional: aws.Provider
+    ) -> aws.securityhub.Account:
+        """The account's own hub, its standards and disabled controls."""
+        # Security Hub: standards chosen explicitly, one finding per control across standards.
         account = aws.securityhub.Account(
             "securityhub",
             enable_default_standards=False,
@@ -186,22 +196,7 @@ class ThreatDetection(pulumi.ComponentResource):
                     updated_reason=control.reason,
                     opts=opts(self, regional, depends_on=[subscriptions[alias]]),
                 )
-        for route, labels in route_securityhub(hub.notify).items():
-            self._rule(
-                f"securityhub-{route}",
-                f"Security Hub {', '.join(labels)} findings (new, active)",
-                securityhub_pattern(labels, exclude_products=ANNOUNCED_ELSEWHERE),
-                cast(Route, route),
-                region,
-                securityhub_transformer(),
-                regional,
-                depends_on=[account],
-            )
-
-        # Trusted Advisor: no resource to enable (the checks run for every account); a rule in
-        # us-east-1 whose formatter function posts to the normal route there.
-        self._trusted_advisor(config, detection.trusted_advisor.notify, boundary, providers)
-        self.register_outputs({})
+        return account
 
     def _trusted_advisor(
         self,
@@ -284,13 +279,8 @@ class ThreatDetection(pulumi.ComponentResource):
         provider: aws.Provider,
         depends_on: list[pulumi.Resource] | None = None,
     ) -> aws.cloudwatch.EventRule:
-        return aws.cloudwatch.EventRule(
-            name,
-            name=f"guard-{self._stack}-{name}",
-            description=f"guard: {description}, to the {route} channel",
-            event_pattern=json.dumps(pattern),
-            tags={**self._tags, "route": route},
-            opts=opts(self, provider, depends_on=depends_on or []),
+        return event_rule(
+            self, name, self._stack, description, pattern, route, provider, self._tags, depends_on
         )
 
     def _rule(
@@ -305,14 +295,86 @@ class ThreatDetection(pulumi.ComponentResource):
         depends_on: list[pulumi.Resource] | None = None,
     ) -> None:
         rule = self._rule_only(name, description, pattern, route, provider, depends_on)
-        aws.cloudwatch.EventTarget(
-            name,
-            rule=rule.name,
-            target_id=f"{route}-alerts",
-            arn=self._routes.topic_arn(route, region),
-            input_transformer={
-                "input_paths": transformer["input_paths"],
-                "input_template": transformer["input_template"],
-            },
-            opts=opts(self, provider),
+        announce_to(
+            self, name, rule, route, self._routes.topic_arn(route, region), transformer, provider
         )
+
+
+def event_rule(
+    parent: pulumi.Resource,
+    name: str,
+    stack: str,
+    description: str,
+    pattern: EventPattern,
+    route: Route,
+    provider: aws.Provider,
+    tags: dict[str, str],
+    depends_on: list[pulumi.Resource] | None = None,
+) -> aws.cloudwatch.EventRule:
+    """An EventBridge rule guard names, describes and tags with the route it feeds."""
+    return aws.cloudwatch.EventRule(
+        name,
+        name=f"guard-{stack}-{name}",
+        description=f"guard: {description}, to the {route} channel",
+        event_pattern=json.dumps(pattern),
+        tags={**tags, "route": route},
+        opts=opts(parent, provider, depends_on=depends_on or []),
+    )
+
+
+def announce_to(
+    parent: pulumi.Resource,
+    name: str,
+    rule: aws.cloudwatch.EventRule,
+    route: Route,
+    topic_arn: pulumi.Input[str],
+    transformer: InputTransformer,
+    provider: aws.Provider,
+) -> aws.cloudwatch.EventTarget:
+    """The rule's events, as Chatbot notifications, to the route's topic."""
+    return aws.cloudwatch.EventTarget(
+        name,
+        rule=rule.name,
+        target_id=f"{route}-alerts",
+        arn=topic_arn,
+        input_transformer={
+            "input_paths": transformer["input_paths"],
+            "input_template": transformer["input_template"],
+        },
+        opts=opts(parent, provider),
+    )
+
+
+def account_detector(
+    parent: pulumi.Resource,
+    name: str,
+    features: Sequence[str],
+    publishing_frequency: str,
+    provider: aws.Provider,
+    tags: dict[str, str],
+) -> aws.guardduty.Detector:
+    """An account's GuardDuty detector with its features (config aliases) enabled.
+
+    The detector holds the findings history, so it is protected from deletion.
+    """
+    detector = aws.guardduty.Detector(
+        name,
+        enable=True,
+        finding_publishing_frequency=publishing_frequency,
+        tags=tags,
+        opts=opts(parent, provider, protect=True),
+    )
+    for alias, feature in zip(features, guardduty_features(features), strict=True):
+        aws.guardduty.DetectorFeature(
+            f"{name}-{alias}",
+            detector_id=detector.id,
+            name=feature.name,
+            status="ENABLED",
+            # Only Runtime Monitoring has sub-settings; the others send none.
+            additional_configurations=[
+                {"name": extra, "status": "ENABLED"} for extra in feature.additional_configuration
+            ]
+            or None,
+            opts=opts(parent, provider),
+        )
+    return detector

@@ -13,12 +13,14 @@ from guard import (
     checks,
     ci_checks,
     logs_checks,
+    organization_checks,
     policy_checks,
     shield_checks,
     siem_checks,
 )
 
 CROSS_CHECKS = (
+    organization_checks.products_or_organization,
     checks.unique_names,
     checks.arns_match_stack,
     checks.managed_rules_known,
@@ -32,6 +34,8 @@ CROSS_CHECKS = (
     ci_checks.ci_identities,
     logs_checks.logs_settings,
     siem_checks.siem_settings,
+    organization_checks.organization_settings,
+    organization_checks.member_detection,
     shield_checks.shield_needs_alerts,
     shield_checks.endpoint_shield_settings,
     shield_checks.srt_role_in_account,

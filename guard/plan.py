@@ -49,6 +49,8 @@ class ResourceRecord:
     property_dependencies: dict[str, list[str]] = field(default_factory=dict)
     #: Inputs a later ``pulumi up`` leaves as they are in AWS (someone else edits them).
     ignore_changes: tuple[str, ...] = ()
+    #: A later removal from the program leaves the resource in AWS (the engine forgets it).
+    retain_on_delete: bool = False
 
     def to_json(self) -> dict[str, Any]:
         document: dict[str, Any] = {
@@ -61,6 +63,8 @@ class ResourceRecord:
         }
         if self.ignore_changes:
             document["ignore_changes"] = list(self.ignore_changes)
+        if self.retain_on_delete:
+            document["retain_on_delete"] = True
         document["inputs"] = self.inputs
         return document
 
@@ -246,6 +250,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                     key: list(deps.urns) for key, deps in request.propertyDependencies.items()
                 },
                 ignore_changes=tuple(request.ignoreChanges),
+                retain_on_delete=bool(request.retainOnDelete),
             )
         )
         return response

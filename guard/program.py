@@ -42,6 +42,16 @@ def build_stack(loaded: LoadedConfig) -> None:
 
         assert boundary is not None
         ThreatDetection(config, stack=stack, providers=providers, routes=routes, boundary=boundary)
+    if config.organization is not None:
+        from components.organization import OrganizationSecurity
+        from components.organization_fms import FirewallManagerPolicies
+
+        # The config checks require guard:alerts with guard:organization.
+        assert routes is not None
+        OrganizationSecurity(config, stack=stack, providers=providers, routes=routes)
+        firewall_manager = config.organization.firewall_manager
+        if firewall_manager.waf_baseline is not None or firewall_manager.shield is not None:
+            FirewallManagerPolicies(config, stack=stack, providers=providers)
     if config.shield is not None:
         from components.shield import ShieldAdvanced
 

@@ -15,6 +15,7 @@ from typing import Any
 from guard import resource_types as rt
 from guard.detection_catalog import SECURITY_HUB_STANDARDS
 from guard.plan import PlanResult, ResourceRecord
+from guard.report_organization import organization_section
 from guard.report_sections import (
     Item,
     PlanIndex,
@@ -148,12 +149,15 @@ def _security_hub(ix: PlanIndex) -> Section | None:
             f"new controls {auto} automatically",
         )
     standards = [_standard(s.inputs.get("standardsArn")) for s in ix.of(rt.STANDARD)]
+    central = ix.plan.loaded.config.organization is not None
     section.listing(
         "standards",
         sorted(
             (alias, s.title if (s := SECURITY_HUB_STANDARDS.get(alias)) else "not in the catalog")
             for alias in standards
         ),
+        # An organization stack subscribes through its central configuration policy.
+        empty="from the central configuration policy (see Organization)" if central else "none",
     )
     detection = ix.plan.loaded.config.detection
     configured = (
@@ -543,6 +547,7 @@ def account_sections(plan: PlanResult, *, markdown: bool) -> list[str]:
     render = render_markdown if markdown else render_text
     out: list[str] = []
     for build in (
+        organization_section,
         _guardduty,
         _security_hub,
         _alert_routes,

@@ -82,6 +82,25 @@ class PlanIndex:
         return [r for r in self.of(type_token) if on.urn in r.property_dependencies.get(key, [])]
 
 
+ROOT_STACK_TYPE = "pulumi:pulumi:Stack"
+
+
+def engine_urn(ix: PlanIndex, record: ResourceRecord) -> str:
+    """The URN the Pulumi engine gives ``record`` (what ``pulumi up --target`` takes).
+
+    The engine qualifies a type with every ancestor's type except the root stack's
+    (``Deployment.generateURN`` in pulumi/pkg/resource/deploy); the SDK's mock monitor keeps only
+    the parent's, so the recorded URNs of resources two components deep differ from it.
+    """
+    types = [record.type]
+    parent = ix.by_urn.get(record.parent or "")
+    while parent is not None and parent.type != ROOT_STACK_TYPE:
+        types.append(parent.type)
+        parent = ix.by_urn.get(parent.parent or "")
+    stack, project = ix.plan.stack, ix.plan.project
+    return f"urn:pulumi:{stack}::{project}::{'$'.join(reversed(types))}::{record.name}"
+
+
 # --- small readers ---------------------------------------------------------------------------
 
 

@@ -9,7 +9,7 @@ Checks that need several fields (duplicates, detection without alerts) are in
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints
 
@@ -151,7 +151,14 @@ class TrustedAdvisorConfig(StrictModel):
 
 
 class DetectionConfig(StrictModel):
-    """``guard:detection``: GuardDuty, Security Hub and Trusted Advisor."""
+    """``guard:detection``: GuardDuty, Security Hub and Trusted Advisor.
+
+    ``managed_by: organization``: an organization stack's delegated administrator enables
+    GuardDuty and Security Hub in this account (guard:organization); this stack declares no
+    detector or hub of its own and only routes its account's findings to its own channels.
+    """
+
+    managed_by: Literal["organization"] | None = None
 
     guardduty: GuardDutyConfig = GuardDutyConfig()
     security_hub: SecurityHubConfig = SecurityHubConfig()

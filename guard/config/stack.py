@@ -10,6 +10,7 @@ from guard.config.alerts import AlertsConfig, DetectionConfig
 from guard.config.base import Day, Reason, StrictModel
 from guard.config.ci import CiConfig, PipelineConfig
 from guard.config.logs import LogsConfig
+from guard.config.organization import OrganizationConfig
 from guard.config.products import Product, WafConfig
 from guard.config.shield import ShieldConfig
 from guard.config.siem import SiemConfig
@@ -44,7 +45,8 @@ class StackConfig(StrictModel):
 
     region: Annotated[str, StringConstraints(pattern=r"^[a-z]{2}(-gov)?-[a-z]+-\d$")]
     account_id: Annotated[str, StringConstraints(pattern=r"^\d{12}$")]
-    products: Annotated[list[Product], Field(min_length=1)]
+    #: At least one, unless the stack is an organization's tooling account (guard:organization).
+    products: list[Product] = []
     policy_exceptions: list[PolicyException] = []
     policy_settings: PolicySettings = PolicySettings()
     alerts: AlertsConfig | None = None
@@ -59,6 +61,8 @@ class StackConfig(StrictModel):
     waf_tuner: WafTuner | None = None
     #: The role each tuning service assumes to edit its rules and read the WAF logs.
     tuners: dict[TunerService, TunerAccess] = {}
+    #: This account is the organization's delegated administrator for detection, WAF and Shield.
+    organization: OrganizationConfig | None = None
 
     @model_validator(mode="after")
     def _siem_from_logs(self) -> StackConfig:

@@ -9,7 +9,9 @@ from policies.framework import Meta, Report, stack_config, stack_policy
 META = Meta(
     name="guardduty-enabled",
     description="The stack has an enabled GuardDuty detector, protected from deletion, with an "
-    "enabled DetectorFeature for every feature guard:detection lists.",
+    "enabled DetectorFeature for every feature guard:detection lists (an organization stack: "
+    "one per region). A member stack whose detection is managed_by: organization is judged by "
+    "detection-managed-by-organization instead.",
     severity=Severity.HIGH,
     enforcement=EnforcementLevel.MANDATORY,
     remediation="declare guard:detection (and guard:alerts) in the stack file; every stack runs "
@@ -33,6 +35,8 @@ def _features_of(detector: PolicyResource, resources: list[PolicyResource]) -> d
 def check(args: StackValidationArgs, report: Report) -> None:
     loaded = stack_config()
     detection = loaded.config.detection if loaded is not None else None
+    if detection is not None and detection.managed_by == "organization":
+        return  # the organization stack's detectors (detection-managed-by-organization)
     detectors = [r for r in args.resources if r.resource_type == DETECTOR]
     if not detectors:
         if loaded is not None and detection is None:

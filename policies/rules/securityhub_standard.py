@@ -10,7 +10,8 @@ from policies.framework import Meta, Report, stack_config, stack_policy
 META = Meta(
     name="securityhub-standard",
     description="The stack enables Security Hub, protected from deletion, and subscribes to at "
-    "least one standard; every standard guard:detection lists has its subscription.",
+    "least one standard (an organization stack: its central configuration policy enables one); "
+    "every standard guard:detection lists has its subscription.",
     severity=Severity.HIGH,
     enforcement=EnforcementLevel.MANDATORY,
     remediation="declare guard:detection with security_hub.standards (e.g. aws-foundational); "
@@ -19,11 +20,21 @@ META = Meta(
 )
 ACCOUNT = "aws:securityhub/account:Account"
 SUBSCRIPTION = "aws:securityhub/standardsSubscription:StandardsSubscription"
+CONFIGURATION_POLICY = "aws:securityhub/configurationPolicy:ConfigurationPolicy"
+
+
+def _central_standards(policy: object) -> bool:
+    """Whether a central configuration policy enables Security Hub with a standard."""
+    if not isinstance(policy, dict) or policy.get("serviceEnabled") is not True:
+        return False
+    return bool(policy.get("enabledStandardArns"))
 
 
 def check(args: StackValidationArgs, report: Report) -> None:
     loaded = stack_config()
     detection = loaded.config.detection if loaded is not None else None
+    if detection is not None and detection.managed_by == "organization":
+        return  # the organization stack's policy (detection-managed-by-organization)
     accounts = [r for r in args.resources if r.resource_type == ACCOUNT]
     if not accounts:
         if loaded is not None and detection is None:
@@ -39,6 +50,14 @@ def check(args: StackValidationArgs, report: Report) -> None:
                 account.urn,
             )
     subscriptions = [r for r in args.resources if r.resource_type == SUBSCRIPTION]
+    central = [
+        r
+        for r in args.resources
+        if r.resource_type == CONFIGURATION_POLICY
+        and _central_standards(r.props.get("configurationPolicy"))
+    ]
+    if central and not subscriptions:
+        return  # central configuration: the policy enables its standards in every account
     if not subscriptions:
         report("Security Hub has no standard subscription: no control is ever checked.", None)
         return
