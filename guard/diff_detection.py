@@ -69,7 +69,7 @@ def _guardduty(base: PlanDocument, head: PlanDocument, out: list[Change]) -> Non
             FREQUENCIES, "updated GuardDuty findings now reach Slack after up to"
         ),
     }
-    for pair in pairs(base.of_type(rt.DETECTOR), head.of_type(rt.DETECTOR)):
+    for pair in pairs(base.within(DETECTION, rt.DETECTOR), head.within(DETECTION, rt.DETECTOR)):
         resource, kind = side(pair)
         if kind is None:
             inputs_changed(report, "detector", *both(pair), handlers)
@@ -78,7 +78,8 @@ def _guardduty(base: PlanDocument, head: PlanDocument, out: list[Change]) -> Non
                 "GuardDuty [is enabled|is deleted: no threat detection, its findings history lost]"
             )
             presence(report, kind, "detector", pair, text)
-    for pair in pairs(base.of_type(rt.DETECTOR_FEATURE), head.of_type(rt.DETECTOR_FEATURE)):
+    features = (d.within(DETECTION, rt.DETECTOR_FEATURE) for d in (base, head))
+    for pair in pairs(*features):
         resource, kind = side(pair)
         name = str(resource.inputs.get("name", resource.name))
         path = f"features[{name}]"
@@ -127,14 +128,14 @@ def _security_hub(base: PlanDocument, head: PlanDocument, out: list[Change]) -> 
         ),
         "controlFindingGenerator": note("Security Hub generates control findings as"),
     }
-    for pair in pairs(base.of_type(rt.HUB), head.of_type(rt.HUB)):
+    for pair in pairs(base.within(DETECTION, rt.HUB), head.within(DETECTION, rt.HUB)):
         _, kind = side(pair)
         if kind is None:
             inputs_changed(report, "account", *both(pair), account)
         else:
             text = "Security Hub [is enabled|is disabled: no standard checks, no findings]"
             presence(report, kind, "account", pair, text)
-    for pair in pairs(base.of_type(rt.STANDARD), head.of_type(rt.STANDARD)):
+    for pair in pairs(base.within(DETECTION, rt.STANDARD), head.within(DETECTION, rt.STANDARD)):
         resource, kind = side(pair)
         alias, title = standard_name(resource.inputs.get("standardsArn"))
         if kind is None:
@@ -142,7 +143,7 @@ def _security_hub(base: PlanDocument, head: PlanDocument, out: list[Change]) -> 
         else:
             text = f"Security Hub [now checks|stops checking] {title}"
             presence(report, kind, f"standards[{alias}]", pair, text)
-    for pair in pairs(base.of_type(rt.CONTROL), head.of_type(rt.CONTROL)):
+    for pair in pairs(base.within(DETECTION, rt.CONTROL), head.within(DETECTION, rt.CONTROL)):
         resource, kind = side(pair)
         alias, title = standard_name(resource.inputs.get("standardsArn"))
         control = resource.inputs.get("securityControlId")
@@ -170,13 +171,13 @@ def _security_hub(base: PlanDocument, head: PlanDocument, out: list[Change]) -> 
 # --- routing: EventBridge rules and targets ----------------------------------------------------
 
 
-def _flat(pattern: Any, prefix: str = "") -> dict[str, list[Any]]:
+def flat(pattern: Any, prefix: str = "") -> dict[str, list[Any]]:
     """An event pattern as ``field path -> match list``."""
     out: dict[str, list[Any]] = {}
     for key, value in (pattern if isinstance(pattern, Mapping) else {}).items():
         path = f"{prefix}.{key}" if prefix else key
         if isinstance(value, Mapping):
-            out.update(_flat(value, path))
+            out.update(flat(value, path))
         else:
             out[path] = value if isinstance(value, list) else [value]
     return out
@@ -263,47 +264,60 @@ def _matching(old: list[Any], new: list[Any]) -> tuple[Effect, str]:
     return "weakens", "different"
 
 
+def route_of(rule: PlanResource | None, target: PlanResource | None) -> str:
+    """The route a rule announces to: its target's alert topic, else the rule's ``route`` tag."""
+    match = ALERT_TOPIC_RE.match(str(target.inputs.get("arn"))) if target else None
+    if match:
+        return match["route"]
+    return str(((rule.inputs.get("tags") or {}) if rule else {}).get("route", "?"))
+
+
 def _rule_words(rule: PlanResource, target: PlanResource | None) -> tuple[str, str, str, str]:
     """A rule's service, its events' noun, its route and the summary of what it matches."""
-    pattern = parse_json_text(rule.inputs.get("eventPattern")) or {}
-    source = (_flat(pattern).get("source") or [None])[0]
+    matches = flat(parse_json_text(rule.inputs.get("eventPattern")) or {})
+    source = (matches.get("source") or [None])[0]
     service, noun = SERVICES.get(str(source), (rule.name, "events"))
-    match = ALERT_TOPIC_RE.match(str(target.inputs.get("arn"))) if target else None
-    route = match["route"] if match else (rule.inputs.get("tags") or {}).get("route", "?")
-    fields = [(k, v) for k, v in _flat(pattern).items() if k not in ENVELOPE]
+    fields = [(k, v) for k, v in matches.items() if k not in ENVELOPE]
     # The first condition, and the resource type that tells GuardDuty's rules of a route apart.
     shown = fields[:1] + [(k, v) for k, v in fields[1:] if k.endswith(".resourceType")]
     summary = ", ".join(f"{k.rsplit('.', 1)[-1]} {describe(v)}" for k, v in shown) or "all"
-    return service, noun, str(route), summary
+    return service, noun, route_of(rule, target), summary
 
 
-def _pattern(service: str, noun: str, route: str) -> Handler:
+def pattern(who: str, channel: str, judge_matchers: bool = True) -> Handler:
+    """Which events a rule sends ``who`` (``GuardDuty findings``) to ``channel``: a condition
+    added narrows it (weakens), one dropped widens it, a value lost weakens. Matchers (numeric,
+    anything-but) are compared as the events they take; without ``judge_matchers``, reviewed."""
+
     def handler(report: Report, path: str, old: Any, new: Any) -> None:
-        before, after = _flat(old), _flat(new)
+        before, after = flat(old), flat(new)
         for field in sorted(before.keys() | after.keys()):
             a, b = before.get(field), after.get(field)
             if a == b:
                 continue
             short = field.rsplit(".", 1)[-1]
-            channel = f"the {route} channel"
             if a is None or b is None:
                 # A new condition narrows the rule; a condition dropped widens it.
                 effect: Effect = "weakens" if a is None else "strengthens"
                 reason = (
-                    f"fewer {service} {noun} reach {channel}: only those with {short} {describe(b)}"
+                    f"fewer {who} reach {channel}: only those with {short} {describe(b)}"
                     if a is None
-                    else f"more {service} {noun} reach {channel}: any {short} (was {describe(a)})"
+                    else f"more {who} reach {channel}: any {short} (was {describe(a)})"
                 )
-            else:
+            elif judge_matchers or all(not isinstance(v, Mapping | list) for v in [*a, *b]):
                 effect, how = _matching(a, b)
                 lost, gained = [v for v in a if v not in b], [v for v in b if v not in a]
                 parts = [f"with {short} {describe(lost)} no longer reach"] if lost else []
                 parts += [f"with {short} {describe(gained)} now reach"] if gained else []
                 reason = (
-                    f"{service} {noun} " + " and ".join(parts) + f" {channel}"
+                    f"{who} " + " and ".join(parts) + f" {channel}"
                     if how == "values"
-                    else f"{how} {service} {noun} reach {channel}: {short} {describe(b)} (was {describe(a)})"
+                    else f"{how} {who} reach {channel}: {short} {describe(b)} (was {describe(a)})"
                 )
+            else:
+                effect = "weakens"
+                reason = f"{who} reach {channel} with {short} {describe(b)} (was {describe(a)})"
+                reason += ": review it"
             report.add("changed", f"{path}.{field}", a, b, effect, reason)
 
     return handler
@@ -325,7 +339,7 @@ def _routing(base: PlanDocument, head: PlanDocument, out: list[Change]) -> None:
         path = f"rules[{resource.name}]"
         if kind is None:
             handlers = {
-                "eventPattern": _pattern(service, noun, route),
+                "eventPattern": pattern(f"{service} {noun}", f"the {route} channel"),
                 "name": note("the rule is renamed"),
                 "state": toggle(f"the rule [announces|no longer announces] {service} {noun}"),
             }
@@ -358,13 +372,13 @@ def _routing(base: PlanDocument, head: PlanDocument, out: list[Change]) -> None:
             presence(report, kind, path, pair, text)
             continue
         handlers = {
-            "arn": _rerouted(f"{service} {noun} ({summary})"),
-            "inputTransformer": _message(service),
+            "arn": rerouted(f"{service} {noun} ({summary})"),
+            "inputTransformer": slack_message(f"{service} event"),
         }
         inputs_changed(report, path, *both(pair), handlers)
 
 
-def _rerouted(what: str) -> Handler:
+def rerouted(what: str) -> Handler:
     """A rule's target moved: to the urgent route strengthens; anywhere else weakens (another
     region's or account's topic may not even receive the rule's events)."""
 
@@ -377,10 +391,12 @@ def _rerouted(what: str) -> Handler:
     return handler
 
 
-def _message(service: str) -> Handler:
+def slack_message(what: str) -> Handler:
+    """A target's input transformer: the Slack message built from each of ``what``."""
+
     def handler(report: Report, path: str, old: Any, new: Any) -> None:
         # A template Chatbot cannot render drops the alert silently; guard does not render it.
-        text = f"the Slack message built from each {service} event changes: check that it still renders"
+        text = f"the Slack message built from each {what} changes: check that it still renders"
         report.add("changed", path, old, new, "weakens", text)
 
     return handler
@@ -429,7 +445,7 @@ def _slack_handlers(route: str) -> dict[str, Handler]:
 
 
 def _alerts(base: PlanDocument, head: PlanDocument, out: list[Change]) -> None:
-    for pair in pairs(base.of_type(rt.CHATBOT), head.of_type(rt.CHATBOT)):
+    for pair in pairs(base.within(ALERTS, rt.CHATBOT), head.within(ALERTS, rt.CHATBOT)):
         resource, kind = side(pair)
         route = _route(resource)
         report = Report("alerts", f"{route} route", out)
@@ -451,7 +467,7 @@ def _alerts(base: PlanDocument, head: PlanDocument, out: list[Change]) -> None:
         else:
             text = f"{endpoint} [now receives|no longer receives] {route} alerts raised in {region}"
             presence(report, kind, path, pair, text)
-    for pair in pairs(base.of_type(rt.TOPIC), head.of_type(rt.TOPIC)):
+    for pair in pairs(base.within(ALERTS, rt.TOPIC), head.within(ALERTS, rt.TOPIC)):
         resource, kind = side(pair)
         route, region = _route(resource), str(resource.region)
         report = Report("alerts", f"{route} route", out)

@@ -17,7 +17,17 @@ from typing import Any, Literal
 
 Effect = Literal["weakens", "strengthens", "neutral"]
 Area = Literal[
-    "waf", "shield", "detection", "alerts", "logs", "siem", "ci", "iam", "policy", "other"
+    "waf",
+    "shield",
+    "detection",
+    "organization",
+    "alerts",
+    "logs",
+    "siem",
+    "ci",
+    "iam",
+    "policy",
+    "other",
 ]
 Kind = Literal["added", "removed", "changed", "moved"]
 
@@ -30,6 +40,7 @@ AREA_ORDER: tuple[Area, ...] = (
     "waf",
     "shield",
     "detection",
+    "organization",
     "alerts",
     "logs",
     "siem",
@@ -97,6 +108,9 @@ class PlanResource:
     protect: bool
     inputs: Mapping[str, Any]
     ignore_changes: tuple[str, ...] = ()
+    #: Removing it from the program leaves it in AWS: only the state forgets it (written to the
+    #: plan JSON only when true).
+    retain_on_delete: bool = False
 
     @classmethod
     def from_json(cls, value: Mapping[str, Any]) -> PlanResource:
@@ -109,6 +123,7 @@ class PlanResource:
             protect=bool(value.get("protect", False)),
             inputs=value.get("inputs") or {},
             ignore_changes=tuple(value.get("ignore_changes") or ()),
+            retain_on_delete=bool(value.get("retain_on_delete", False)),
         )
 
 

@@ -1,10 +1,10 @@
 """Building blocks of the area differs that read the same resource types (alarms, functions,
 event rules, queues, subscriptions): a :class:`Report` per subject, input handlers that say
-what one input's change does, resources paired across the two plans, endpoint names, and the
-names of the shared types.
+what one input's change does, resources paired across the two plans, resources and members
+that came or went, endpoint names, and the names of the shared types.
 
-The shield, detection, alerts and logs differs are built from these; a shared-type resource
-under none of those components is the engine's to report, by URN.
+The shield, detection, alerts, logs and organization differs are built from these; a
+shared-type resource under none of those components is the engine's to report, by URN.
 """
 
 from __future__ import annotations
@@ -101,6 +101,20 @@ def both(pair: Pair) -> tuple[PlanResource, PlanResource]:
     return before, after
 
 
+def appears(
+    report: Report,
+    kind: Kind,
+    path: str,
+    pair: Pair,
+    texts: tuple[str, str],
+    effects: tuple[Effect, Effect] = ("strengthens", "weakens"),
+) -> None:
+    """A resource added (the first text and effect) or removed (the second)."""
+    before, after = (dict(r.inputs) if r is not None else None for r in pair)
+    index = 0 if kind == "added" else 1
+    report.add(kind, path, before, after, effects[index], texts[index])
+
+
 def presence(
     report: Report,
     kind: Kind,
@@ -111,8 +125,7 @@ def presence(
     went: Effect = "weakens",
 ) -> None:
     """A resource added (effect ``came``) or removed (``went``), said by ``text``'s choices."""
-    before, after = (dict(r.inputs) if r is not None else None for r in pair)
-    report.add(kind, path, before, after, came if kind == "added" else went, flip(text, kind))
+    appears(report, kind, path, pair, (flip(text, "added"), flip(text, "removed")), (came, went))
 
 
 def review(report: Report, path: str, old: Any, new: Any) -> None:
@@ -185,6 +198,26 @@ def nested(handlers: Mapping[str, Handler]) -> Handler:
     return handler
 
 
+def came_went(
+    report: Report,
+    path: str,
+    old: Iterable[Any] | None,
+    new: Iterable[Any] | None,
+    texts: tuple[str, str],
+    effects: tuple[Effect, Effect] = ("strengthens", "weakens"),
+    words: Callable[[str], str] = str,
+    label: Callable[[Any], str] = str,
+) -> None:
+    """Members of two collections, by ``label``, that arrived (the first text and effect) or
+    left (the second); ``{}`` in a text is the member's label in ``words``."""
+    before, after = ({label(v): v for v in values or ()} for values in (old, new))
+    for name in sorted(before.keys() ^ after.keys()):
+        index = 0 if name in after else 1
+        kind: Kind = "added" if index == 0 else "removed"
+        text = texts[index].replace("{}", words(name))
+        report.add(kind, f"{path}[{name}]", before.get(name), after.get(name), effects[index], text)
+
+
 def set_changes(
     report: Report,
     path: str,
@@ -195,12 +228,8 @@ def set_changes(
     label: Callable[[Any], str] = str,
 ) -> None:
     """Members that left (weakening) or arrived (``came``): ``{}`` in ``text`` is the member."""
-    before, after = {label(v): v for v in old}, {label(v): v for v in new}
-    for name in sorted(before.keys() ^ after.keys()):
-        kind: Kind = "added" if name in after else "removed"
-        effect: Effect = came if kind == "added" else "weakens"
-        value = before.get(name), after.get(name)
-        report.add(kind, f"{path}[{name}]", *value, effect, flip(text, kind).replace("{}", name))
+    texts = flip(text, "added"), flip(text, "removed")
+    came_went(report, path, old, new, texts, (came, "weakens"), label=label)
 
 
 def inputs_changed(
