@@ -17,12 +17,15 @@ resource the stack declares and against the escalation routes an attacker would 
 
 What the table deliberately leaves out (an administrator does these, outside the pipeline):
 changing the pipeline roles or the boundary, OIDC providers, deleting a GuardDuty detector, a
-Security Hub hub, a Shield subscription, changing KMS key policies and deleting KMS keys.
+Security Hub hub, a Shield subscription, changing KMS key policies and deleting KMS keys; for an
+organization stack (:mod:`guard.ci_permissions_organization`), the delegated administrator
+delegation and every AWS Organizations write, which are the management account's.
 """
 
 from __future__ import annotations
 
 from guard.ci_grant import Grant, grant, tag_actions
+from guard.ci_permissions_organization import organization_grants
 from guard.ci_scope import PipelineScope
 from guard.resource_types import (
     ALARM,
@@ -370,8 +373,18 @@ def _siem(s: PipelineScope) -> list[Grant]:
     ]
 
 
-def _detection(s: PipelineScope) -> list[Grant]:
-    return [
+#: The hub's own settings (an organization stack changes no more in its account).
+HUB_ACTIONS = (
+    "securityhub:EnableSecurityHub",
+    "securityhub:UpdateSecurityHubConfiguration",
+    *tag_actions("securityhub"),
+)
+
+
+def _detection(s: PipelineScope, *, standards: bool = True) -> list[Grant]:
+    """The account's GuardDuty detectors and Security Hub hub; with ``standards`` (a stack's
+    guard:detection) also the account's standards and controls."""
+    grants = [
         grant(
             "GuardDutyCreate",
             [DETECTOR],
@@ -386,28 +399,33 @@ def _detection(s: PipelineScope) -> list[Grant]:
             [s.detectors],
             why="no DeleteDetector: the detector is protected and the boundary refuses it",
         ),
+    ]
+    # An organization stack's standards and controls are its configuration policy's.
+    account = [
+        "securityhub:BatchEnableStandards",
+        "securityhub:BatchDisableStandards",
+        "securityhub:UpdateStandardsControl",
+    ]
+    grants.append(
         grant(
             "SecurityHub",
-            [HUB, STANDARD, CONTROL],
-            [
-                "securityhub:EnableSecurityHub",
-                "securityhub:BatchEnableStandards",
-                "securityhub:BatchDisableStandards",
-                "securityhub:UpdateStandardsControl",
-                "securityhub:UpdateSecurityHubConfiguration",
-                *tag_actions("securityhub"),
-            ],
+            [HUB, STANDARD, CONTROL] if standards else [HUB],
+            [*account, *HUB_ACTIONS] if standards else list(HUB_ACTIONS),
             [s.hub],
             why="no DisableSecurityHub: the hub is protected and the boundary refuses it",
-        ),
-        grant(
-            "SecurityHubControls",
-            [CONTROL],
-            ["securityhub:BatchUpdateStandardsControlAssociations"],
-            ["*"],
-            why="Security Hub authorises control associations only on '*'",
-        ),
-    ]
+        )
+    )
+    if standards:
+        grants.append(
+            grant(
+                "SecurityHubControls",
+                [CONTROL],
+                ["securityhub:BatchUpdateStandardsControlAssociations"],
+                ["*"],
+                why="Security Hub authorises control associations only on '*'",
+            )
+        )
+    return grants
 
 
 def _shield(s: PipelineScope) -> list[Grant]:
@@ -657,7 +675,8 @@ def deploy_grants(scope: PipelineScope) -> list[Grant]:
     grants += _iam(scope) + _kms(scope)
     if scope.alerts:
         grants += _alerts(scope)
-    if scope.alerts or scope.detection or scope.shield or scope.digest:
+    # An organization stack's findings rule is an alert rule (guard:alerts comes with it).
+    if scope.alerts or scope.detection or scope.shield or scope.digest or scope.organization:
         grants += _events(scope)
     # Detection deploys the Trusted Advisor formatter function.
     if scope.escalation or scope.digest or scope.detection or scope.siem_retention:
@@ -666,6 +685,11 @@ def deploy_grants(scope: PipelineScope) -> list[Grant]:
         grants += [g for g in _functions(scope) if g.sid.startswith("Log")]
     if scope.detection:
         grants += _detection(scope)
+    elif scope.organization:
+        # The delegated administrator's own detectors and hub, then the organization's settings.
+        grants += _detection(scope, standards=False)
+    if scope.organization:
+        grants += organization_grants(scope)
     if scope.shield:
         grants += _shield(scope)
     if scope.logs_bucket is not None:

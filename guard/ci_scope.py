@@ -13,6 +13,7 @@ import fnmatch
 from dataclasses import dataclass
 
 from guard.config.stack import StackConfig
+from guard.organization import firewall_manager_scopes, scope_key
 from guard.tuner import tuner_role_arns
 
 PARTITION = "aws"
@@ -115,6 +116,15 @@ class PipelineScope:
     product_role_targets: tuple[str, ...] = ()
     #: The roles WAF tuning services assume (``guard:tuners``): they edit web ACLs too.
     tuner_roles: tuple[str, ...] = ()
+    #: The organization's security tooling account (``guard:organization``): GuardDuty,
+    #: Security Hub central configuration and Firewall Manager for every account.
+    organization: bool = False
+    #: Where the organization's detection and ALB baseline run (CloudFront's is in us-east-1).
+    organization_regions: tuple[str, ...] = ()
+    #: Firewall Manager's WAF baseline, its own rate-based rule groups, and Shield Advanced.
+    fms_waf: bool = False
+    fms_rate_groups: bool = False
+    fms_shield: bool = False
 
     @staticmethod
     def of(config: StackConfig, stack: str) -> PipelineScope:
@@ -129,6 +139,9 @@ class PipelineScope:
             )
         pipeline = config.pipeline
         logs = config.logs
+        organization = config.organization
+        fms = organization.firewall_manager if organization is not None else None
+        baseline = fms.waf_baseline if fms is not None else None
         return PipelineScope(
             account=config.account_id,
             stack=stack,
@@ -158,6 +171,11 @@ class PipelineScope:
             product_roles=any(p.ci is not None for p in config.products),
             product_role_targets=_role_targets(config),
             tuner_roles=tuple(tuner_role_arns(config, stack)),
+            organization=organization is not None,
+            organization_regions=tuple(organization.regions) if organization is not None else (),
+            fms_waf=baseline is not None,
+            fms_rate_groups=baseline is not None and baseline.rate_limit is not None,
+            fms_shield=fms is not None and fms.shield is not None,
         )
 
     # --- ARN patterns of what this stack names ------------------------------------------------
@@ -268,6 +286,28 @@ class PipelineScope:
     @property
     def hub(self) -> str:
         return self.arn("securityhub", "hub/default")
+
+    @property
+    def fms_policies(self) -> tuple[str, ...]:
+        """Where the organization's Firewall Manager policies live: each region's ALBs, and
+        CloudFront's in us-east-1. Firewall Manager names a policy by the ID it generates, so
+        there is no name to hold it to."""
+        regions = dict.fromkeys(r for r, _, _ in firewall_manager_scopes(self.organization_regions))
+        return tuple(self.arn("fms", "policy/*", region=r) for r in regions)
+
+    @property
+    def baseline_rule_groups(self) -> tuple[str, ...]:
+        """The WAF baseline's rate-based rule groups, ``guard-<stack>-baseline-rate-<key>``:
+        regional in each region, CloudFront's (WAF's ``global`` scope) in us-east-1."""
+        return tuple(
+            self.arn(
+                "wafv2",
+                f"{'global' if scope == 'CLOUDFRONT' else 'regional'}/rulegroup/"
+                f"{self.prefix}baseline-rate-{scope_key(region, scope)}/*",
+                region=region,
+            )
+            for region, scope, _ in firewall_manager_scopes(self.organization_regions)
+        )
 
     @property
     def glue_resources(self) -> tuple[str, str, str]:

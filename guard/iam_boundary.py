@@ -17,12 +17,16 @@ creates, the pipeline's included:
 * passing or assuming a role other than guard's own and those the products' statements name;
 * deleting the GuardDuty detector, disabling Security Hub, cancelling Shield Advanced, stopping
   or deleting CloudTrail trails, moving the Pulumi secrets key's alias;
-* for the pipeline roles: changing the policy of, or untagging, a KMS key guard does not own.
+* for the pipeline roles: changing the policy of, or untagging, a KMS key guard does not own;
+* in an organization stack (``guard:organization``): making or unmaking a delegated
+  administrator (GuardDuty, Security Hub, Firewall Manager) and every AWS Organizations write,
+  which are the management account's.
 
 And, to every role except the pipeline's deploy role (and the SRT role, which Shield's
 responders use during an attack): changing GuardDuty, Security Hub or Shield settings and
-findings; reconfiguring or deleting guard's web ACLs, IP sets, logging, any ALB's web ACL
-association, alert topics, rules, alarms, Chatbot channels, functions, log groups, queues,
+findings (in an organization stack, Firewall Manager's policies and Security Hub's configuration
+policy targets too); reconfiguring or deleting guard's web ACLs, IP sets, logging, any ALB's web
+ACL association, alert topics, rules, alarms, Chatbot channels, functions, log groups, queues,
 delivery streams, the log bucket and guard's KMS keys; changing guard's roles; tagging anything
 ``managed-by=guard``; and, to every role but the two pipeline roles, the Pulumi state bucket.
 Every pattern is built from names that do not change with everyday config (products, endpoints,
@@ -84,6 +88,45 @@ SECURITY_SERVICE_WRITES = (
     "shield:Update*",
     "shield:UntagResource",
     "elasticloadbalancing:SetWebAcl",
+)
+#: An organization stack's account sets detection and Firewall Manager for every account:
+#: only its pipeline changes the policies and their targets.
+ORGANIZATION_SERVICE_WRITES = (
+    "fms:Put*",
+    "fms:Delete*",
+    "fms:*ssociate*",
+    "fms:UntagResource",
+    "securityhub:StartConfigurationPolicy*",
+)
+#: Making (or unmaking) the delegated administrator, and AWS Organizations itself, are the
+#: management account's, once, with a person's credentials: no role of an organization stack
+#: does them. Organizations' reads are Describe* and List*; its writes, by their first letters
+#: (Accept, Attach, Cancel, Close, Create, Decline, Delete, Deregister, Detach, Disable, Enable,
+#: Invite, Leave, Move, Put, Register, Remove, Tag, Terminate, Untag, Update), as short patterns
+#: for IAM's size limit. tests/guard/test_ci_organization.py holds them to every write, no read.
+ORGANIZATIONS_WRITE_STARTS = (
+    "A",
+    "C",
+    "Dec",
+    "Del",
+    "Der",
+    "Det",
+    "Dis",
+    "E",
+    "I",
+    "Le",
+    "M",
+    "P",
+    "R",
+    "T",
+    "U",
+)
+DELEGATION_ACTIONS = (
+    "guardduty:*OrganizationAdminAccount",
+    "securityhub:*OrganizationAdminAccount",
+    "fms:*ssociateAdminAccount",
+    "fms:PutAdminAccount",
+    *(f"organizations:{start}*" for start in ORGANIZATIONS_WRITE_STARTS),
 )
 #: Actions that reconfigure or delete guard's own resources; only the pipeline may.
 PROTECTION_ACTIONS = (
@@ -243,7 +286,7 @@ def boundary_policy(s: PipelineScope) -> dict[str, Any]:
         _statement("DetectionStaysOn", list(DETECTION_SHUTDOWN), "*"),
         _statement(
             "SecurityServicesViaPipeline",
-            list(SECURITY_SERVICE_WRITES),
+            [*SECURITY_SERVICE_WRITES, *(ORGANIZATION_SERVICE_WRITES if s.organization else ())],
             "*",
             {"ArnNotEquals": {"aws:PrincipalArn": responders}},
         ),
@@ -277,6 +320,8 @@ def boundary_policy(s: PipelineScope) -> dict[str, Any]:
             },
         ),
     ]
+    if s.organization:
+        statements.append(_statement("ManagementAccountOnly", list(DELEGATION_ACTIONS), "*"))
     if s.state_bucket is not None:
         statements.append(
             _statement(

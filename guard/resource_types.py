@@ -60,3 +60,23 @@ SHIELD_TYPES = {
     "engagement": "aws:shield/proactiveEngagement:ProactiveEngagement",
     "subscription": "aws:shield/subscription:Subscription",
 }
+# An organization stack (guard:organization), in the delegated administrator's account.
+GUARDDUTY_ORGANIZATION = "aws:guardduty/organizationConfiguration:OrganizationConfiguration"
+GUARDDUTY_ORGANIZATION_FEATURE = (
+    "aws:guardduty/organizationConfigurationFeature:OrganizationConfigurationFeature"
+)
+HUB_AGGREGATOR = "aws:securityhub/findingAggregator:FindingAggregator"
+HUB_ORGANIZATION = "aws:securityhub/organizationConfiguration:OrganizationConfiguration"
+HUB_POLICY = "aws:securityhub/configurationPolicy:ConfigurationPolicy"
+HUB_POLICY_ASSOCIATION = (
+    "aws:securityhub/configurationPolicyAssociation:ConfigurationPolicyAssociation"
+)
+FMS_POLICY = "aws:fms/policy:Policy"
+#: The Firewall Manager baseline's own rate-based rule groups (``guard-<stack>-baseline-rate-*``).
+RULE_GROUP = "aws:wafv2/ruleGroup:RuleGroup"
+#: The one-time delegation, declared with the management account's provider: never the pipeline's.
+DELEGATION_TYPES = (
+    "aws:guardduty/organizationAdminAccount:OrganizationAdminAccount",
+    "aws:securityhub/organizationAdminAccount:OrganizationAdminAccount",
+    "aws:fms/adminAccount:AdminAccount",
+)

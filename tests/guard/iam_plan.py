@@ -11,13 +11,17 @@ boundary, the service a role is passed to). ARNs and names come from the recorde
 from __future__ import annotations
 
 import json
+import tempfile
 from collections.abc import Iterator, Sequence
 from functools import cache
+from pathlib import Path
 from typing import Any
+
+import yaml
 
 from guard.ci_grant import Grant
 from guard.ci_scope import PipelineScope
-from guard.config import load_stack_config
+from guard.config import load_stack_config, load_stack_file
 from guard.config.loader import read_stack_file
 from guard.iam_eval import Request, evaluate
 from guard.plan import PlanResult, ResourceRecord, run_program
@@ -29,14 +33,22 @@ from guard.resource_types import (
     BUCKET_TYPES,
     CHATBOT,
     CONTROL,
+    DELEGATION_TYPES,
     DETECTOR,
     DETECTOR_FEATURE,
     EVENT_RULE,
     EVENT_TARGET,
+    FMS_POLICY,
     FUNCTION,
     GLUE_DATABASE,
     GLUE_TABLE,
+    GUARDDUTY_ORGANIZATION,
+    GUARDDUTY_ORGANIZATION_FEATURE,
     HUB,
+    HUB_AGGREGATOR,
+    HUB_ORGANIZATION,
+    HUB_POLICY,
+    HUB_POLICY_ASSOCIATION,
     INVOCATION,
     INVOKE_CONFIG,
     IP_SET,
@@ -49,6 +61,7 @@ from guard.resource_types import (
     ROLE,
     ROLE_ATTACHMENT,
     ROLE_POLICY,
+    RULE_GROUP,
     SHIELD_TYPES,
     STANDARD,
     STREAM,
@@ -69,6 +82,7 @@ MANAGED_POLICIES = ROOT / "tests" / "data" / "aws-managed-policies"
 ADMIN_ONLY_TYPES = {
     "aws:iam/openIdConnectProvider:OpenIdConnectProvider": "identity providers (boundary)",
     "aws:iam/policy:Policy": "the permissions boundary itself",
+    **dict.fromkeys(DELEGATION_TYPES, "the management account's one-time delegation"),
 }
 PASSED_TO = {
     FUNCTION: "lambda.amazonaws.com",
@@ -115,6 +129,34 @@ def full_plan() -> PlanResult:
     products[0]["waf"] = {**products[0].get("waf", {}), "tuner": {"service": "wafcharm"}}
     raw["guard:products"] = json.dumps(products)
     return run_program(load_stack_config(raw, "full prod", today=TODAY), "prod")
+
+
+#: The example organization stack: the delegated administrator's account (222222222222).
+ORGANIZATION_STACK = ROOT / "examples" / "organization" / "stacks" / "Pulumi.org.yaml"
+#: What the example leaves to the user: the repository and state bucket of its pipeline.
+ORGANIZATION_PIPELINE = {
+    "github_repo": "example-org/security-org",
+    "state_bucket": "example-org-state",
+}
+
+
+@cache
+def organization_plan(*, delegation: bool = False) -> PlanResult:
+    """The example organization stack with a pipeline (``guard:ci`` and ``guard:pipeline``
+    added), written to a stack file and planned as stack ``org``: detectors in two regions,
+    Security Hub central configuration, Firewall Manager's WAF baseline with its rate-based rule
+    groups and Shield policies. ``delegation`` adds the management account's one-time step."""
+    document = yaml.safe_load(ORGANIZATION_STACK.read_text(encoding="utf-8"))
+    config = document["config"]
+    config["guard:ci"] = {"github": {}}
+    config["guard:pipeline"] = dict(ORGANIZATION_PIPELINE)
+    if delegation:
+        config["guard:organization"]["delegation"] = {"profile": "org-management"}
+    with tempfile.TemporaryDirectory() as directory:
+        path = Path(directory) / ORGANIZATION_STACK.name
+        path.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
+        loaded = load_stack_file(path, today=TODAY)
+    return run_program(loaded, "org")
 
 
 def managed_policy(name: str) -> dict[str, Any]:
@@ -220,8 +262,20 @@ def _arns(record: ResourceRecord, plan: PlanResult) -> list[str]:
         return [f"arn:aws:guardduty:{r}:{a}:detector/{s['id']}"]
     if t == DETECTOR_FEATURE:
         return [f"arn:aws:guardduty:{r}:{a}:detector/{i['detectorId']}"]
-    if t in (HUB, STANDARD, CONTROL):
+    if t in (HUB, STANDARD, CONTROL, HUB_ORGANIZATION, HUB_POLICY_ASSOCIATION):
         return [f"arn:aws:securityhub:{r}:{a}:hub/default"]
+    if t in (GUARDDUTY_ORGANIZATION, GUARDDUTY_ORGANIZATION_FEATURE):
+        return [f"arn:aws:guardduty:{r}:{a}:detector/{i['detectorId']}"]
+    if t == HUB_AGGREGATOR:
+        return [f"arn:aws:securityhub:{r}:{a}:finding-aggregator/{s['id']}"]
+    if t == HUB_POLICY:
+        return [f"arn:aws:securityhub:{r}:{a}:configuration-policy/{s['id']}"]
+    if t == FMS_POLICY:
+        # Firewall Manager's ARN carries the policy ID it generates, not the name.
+        return [f"arn:aws:fms:{r}:{a}:policy/{s['id']}"]
+    if t == RULE_GROUP:
+        scope = "global" if i["scope"] == "CLOUDFRONT" else "regional"
+        return [f"arn:aws:wafv2:{r}:{a}:{scope}/rulegroup/{i['name']}/{s['id']}"]
     if t == SHIELD_TYPES["health"]:
         return [f"arn:aws:shield::{a}:protection/{i['shieldProtectionId']}"]
     if t == SHIELD_TYPES["drt_role"]:

@@ -5,12 +5,16 @@ they accept, with condition keys they take, and grant the non-read actions they 
 the deploy role exactly as the plan declares it (its inline policy, AWS's ReadOnlyAccess and the
 stack's boundary, all read from the plan) must be allowed every action each declared resource
 needs, and refused every route of tests/guard/test_ci_escalation.py.
+
+The table-wide checks run on two plans: the fixture prod stack with every area at its widest
+(:func:`tests.guard.iam_plan.full_plan`) and the example organization stack with a pipeline
+(:func:`tests.guard.iam_plan.organization_plan`), whose resource types no product stack declares.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -26,6 +30,7 @@ from tests.guard.iam_plan import (
     ADMIN_ONLY_TYPES,
     full_plan,
     may,
+    organization_plan,
     read_only_access,
     requests_for,
     role_identity,
@@ -63,14 +68,27 @@ NOT_EXERCISED = {
 }
 
 
+#: The plans every table-wide check runs on, and how many requests each must at least check.
+PLANS: dict[str, tuple[Callable[[], PlanResult], int]] = {
+    "prod": (full_plan, 400),
+    "org": (organization_plan, 200),
+}
+
+
+@pytest.fixture(scope="module", params=sorted(PLANS))
+def plan(request: pytest.FixtureRequest) -> PlanResult:
+    planned: PlanResult = PLANS[request.param][0]()
+    return planned
+
+
 @pytest.fixture(scope="module")
-def plan() -> PlanResult:
+def prod_plan() -> PlanResult:
     return full_plan()
 
 
 @pytest.fixture(scope="module")
 def scope(plan: PlanResult) -> PipelineScope:
-    return PipelineScope.of(plan.loaded.config, "prod")
+    return PipelineScope.of(plan.loaded.config, plan.stack)
 
 
 def rows(scope_: PipelineScope) -> Iterator[tuple[str, str, str]]:
@@ -134,12 +152,12 @@ def test_every_resource_type_the_stack_declares_is_served(
 
 def test_the_deploy_role_may_do_what_each_declared_resource_needs(plan: PlanResult) -> None:
     """Each (resource, action) of the table, on the resource's real ARN, for the role as planned."""
-    identity = role_identity(plan, "guard-prod-pipeline-deploy")
+    identity = role_identity(plan, f"guard-{plan.stack}-pipeline-deploy")
     boundary = stack_boundary(plan)
     refused = []
     checked = 0
     for record, request in requests_for(
-        plan, deploy_grants(PipelineScope.of(plan.loaded.config, "prod"))
+        plan, deploy_grants(PipelineScope.of(plan.loaded.config, plan.stack))
     ):
         checked += 1
         decision = evaluate(request, identity, boundary)
@@ -148,12 +166,12 @@ def test_the_deploy_role_may_do_what_each_declared_resource_needs(plan: PlanResu
                 f"{record.name}: {request.action} on {request.resource}: {decision.reason}"
             )
     assert refused == []
-    assert checked > 400, "the plan's resources were not all checked"
+    assert checked > PLANS[plan.stack][1], "the plan's resources were not all checked"
 
 
 def test_the_declared_policies_are_the_table(plan: PlanResult, scope: PipelineScope) -> None:
     for kind, grants in (("deploy", deploy_grants(scope)), ("preview", preview_grants(scope))):
-        identity = role_identity(plan, f"guard-prod-pipeline-{kind}")
+        identity = role_identity(plan, f"guard-{plan.stack}-pipeline-{kind}")
         statements = [
             s["Sid"]
             for name, doc in identity.items()
@@ -167,7 +185,7 @@ def test_the_declared_policies_are_the_table(plan: PlanResult, scope: PipelineSc
 def test_policies_fit_iam_limits(plan: PlanResult) -> None:
     """10,240 characters of inline policy per role, 6,144 per managed policy."""
     for kind in ("deploy", "preview"):
-        identity = role_identity(plan, f"guard-prod-pipeline-{kind}")
+        identity = role_identity(plan, f"guard-{plan.stack}-pipeline-{kind}")
         for name, document in identity.items():
             size = len(json.dumps(document, separators=(",", ":")))
             if name == "inline":
@@ -176,21 +194,25 @@ def test_policies_fit_iam_limits(plan: PlanResult) -> None:
                 assert size <= 6_144, name
 
 
-def test_state_and_secrets(plan: PlanResult) -> None:
+def test_state_and_secrets(prod_plan: PlanResult) -> None:
     state = "arn:aws:s3:::example-pulumi-state/.pulumi/stacks/guard/prod.json"
     key = "arn:aws:kms:ap-northeast-1:111111111111:key/0f5a4c3e-1b2d-4e6f-8a9b-0c1d2e3f4a5b"
     secrets = {"kms:ResourceAliases": ["alias/guard-prod-secrets"]}
     preview, deploy = "guard-prod-pipeline-preview", "guard-prod-pipeline-deploy"
-    assert may(plan, preview, "s3:GetObject", state)
-    assert not may(plan, preview, "s3:PutObject", state)
-    assert may(plan, deploy, "s3:PutObject", state) and may(plan, deploy, "s3:DeleteObject", state)
-    assert may(plan, preview, "kms:Decrypt", key, **secrets)
-    assert may(plan, deploy, "kms:Decrypt", key, **secrets)
-    assert not may(plan, deploy, "kms:Decrypt", key, **{"kms:ResourceAliases": ["alias/payments"]})
-    assert not may(plan, deploy, "kms:Decrypt", key)
+    assert may(prod_plan, preview, "s3:GetObject", state)
+    assert not may(prod_plan, preview, "s3:PutObject", state)
+    assert may(prod_plan, deploy, "s3:PutObject", state) and may(
+        prod_plan, deploy, "s3:DeleteObject", state
+    )
+    assert may(prod_plan, preview, "kms:Decrypt", key, **secrets)
+    assert may(prod_plan, deploy, "kms:Decrypt", key, **secrets)
+    assert not may(
+        prod_plan, deploy, "kms:Decrypt", key, **{"kms:ResourceAliases": ["alias/payments"]}
+    )
+    assert not may(prod_plan, deploy, "kms:Decrypt", key)
 
 
-def test_reads_read_only_access_lacks_are_granted_to_both_roles(plan: PlanResult) -> None:
+def test_reads_read_only_access_lacks_are_granted_to_both_roles(prod_plan: PlanResult) -> None:
     """``pulumi preview --refresh`` reads associations and Glue partition indexes."""
     alb = "arn:aws:elasticloadbalancing:ap-northeast-1:111111111111:loadbalancer/app/ebook-web/1"
     table = "arn:aws:glue:ap-northeast-1:111111111111:table/guard_prod_waf_logs/waf_logs"
@@ -200,7 +222,7 @@ def test_reads_read_only_access_lacks_are_granted_to_both_roles(plan: PlanResult
     ):
         assert not any(glob_match(p, action, ignore_case=True) for p in read_only_access())
         for kind in ("preview", "deploy"):
-            assert may(plan, f"guard-prod-pipeline-{kind}", action, resource), kind
+            assert may(prod_plan, f"guard-prod-pipeline-{kind}", action, resource), kind
 
 
 def test_direct_s3_delivery_grants_log_delivery_and_no_firehose() -> None:
