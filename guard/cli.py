@@ -13,27 +13,18 @@ or a configuration error (exit 2). The console script (``guard``) and ``python -
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import sys
-import tempfile
-import tomllib
-import traceback
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import NoReturn
 
-from guard import process
+from guard import crash, process
 from guard.cli_args import day
 from guard.cli_plan import DIFF_USAGE
 from guard.config import ConfigError, load_stack_file
 from guard.config.loader import stack_file_for, unknown_stack_message
+from guard.crash import version
 from guard.exit_codes import EXIT_CONFIG, EXIT_INTERNAL, EXIT_OK
-
-#: Where :func:`run` writes the traceback of an unexpected exception (relative to the
-#: working directory; the system's temporary directory when that cannot be written).
-CRASH_DIR = Path(".guard")
 
 
 def _internal_error(code_width: int) -> str:
@@ -71,7 +62,8 @@ PLAN_DESCRIPTION = """\
 Run the stack's Pulumi program (the one pulumi up runs) offline under Pulumi's mocks: no
 credentials, no network, nothing deployed. Every resource is checked against the policy pack,
 and the plan shows what protects each endpoint. The stack file is validated first; all of its
-errors are reported in one run.
+errors are reported in one run. --all plans every stack instead, several at a time, and prints
+one summary table.
 """
 
 PLAN_EPILOG = (
@@ -88,12 +80,23 @@ PLAN_EPILOG = (
     'CI posts), text prints the diff before the plan, json adds a "diff" key. The two plans\n'
     "run in parallel; the exit code stays the plan's.\n"
     "\n"
+    "--all: plan every stack of stacks/ (or $GUARD_STACKS_DIR), --jobs N at a time (default:\n"
+    "the number of CPUs), each in a worker process, and print one table sorted by stack name:\n"
+    "resources, mandatory and advisory findings, seconds and the result (ok, policy, invalid,\n"
+    "crashed), the totals, then the mandatory findings or errors of each stack that is not ok.\n"
+    '--format json prints {"stacks": [...], "summary": {...}}. A stack that is invalid or\n'
+    "crashes does not stop the others. --config-file and --base do not go with --all.\n"
+    "\n"
     "exit codes:\n"
     "  0   planned; no mandatory policy is violated (advisory findings may be listed)\n"
-    "  1   planned; a mandatory policy is violated (listed in the output)\n"
+    "  1   planned; a mandatory policy is violated (listed in the output); --all: in a stack\n"
     "  2   usage or configuration error (on stderr, with file, line, key and what is allowed;\n"
     "      with --base, also a bad ref or an error at the base, named as such); nothing was\n"
-    "      planned\n" + INTERNAL_ERROR_LINE
+    "      planned; --all: a stack file is invalid (the other stacks are planned), which\n"
+    "      outranks 1\n"
+    + INTERNAL_ERROR_LINE
+    + "      --all: a stack crashed (its row says so, the other stacks are planned); this\n"
+    "      outranks 2 and 1\n"
 )
 
 DIFF_DESCRIPTION = """\
@@ -145,20 +148,6 @@ STACK_HELP = "stack name; reads Pulumi.<stack>.yaml in stacks/ (or $GUARD_STACKS
 CONFIG_FILE_HELP = "read this stack file instead of the stack's own"
 
 
-def version() -> str:
-    """The installed distribution's version, else the version in pyproject.toml."""
-    import importlib.metadata  # for --version and crash reports only: 30 ms off every command
-
-    try:
-        return importlib.metadata.version("guard")
-    except importlib.metadata.PackageNotFoundError:
-        pyproject = Path(__file__).resolve().parents[1] / "pyproject.toml"
-        try:
-            return str(tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]["version"])
-        except (OSError, KeyError, tomllib.TOMLDecodeError):
-            return "unknown"
-
-
 def _parser() -> argparse.ArgumentParser:
     raw = argparse.RawDescriptionHelpFormatter
     parser = argparse.ArgumentParser(
@@ -175,7 +164,13 @@ def _parser() -> argparse.ArgumentParser:
         epilog=PLAN_EPILOG,
         formatter_class=raw,
     )
-    plan.add_argument("--stack", required=True, help=STACK_HELP)
+    target = plan.add_mutually_exclusive_group(required=True)
+    target.add_argument("--stack", help=STACK_HELP)
+    target.add_argument(
+        "--all",
+        action="store_true",
+        help="plan every stack, several at a time, and print one summary table (see below)",
+    )
     plan.add_argument("--config-file", type=Path, metavar="PATH", help=CONFIG_FILE_HELP)
     plan.add_argument(
         "--format",
@@ -200,6 +195,12 @@ def _parser() -> argparse.ArgumentParser:
         "--base",
         metavar="GIT_REF",
         help="lead with the diff against the stack at this git revision (see below)",
+    )
+    plan.add_argument(
+        "--jobs",
+        type=_jobs,
+        metavar="N",
+        help="with --all: plan N stacks at a time (default: the number of CPUs)",
     )
 
     diff = commands.add_parser(
@@ -321,7 +322,9 @@ def _parser() -> argparse.ArgumentParser:
             "in deploy order: guard:pipeline.deploy_order (lower first, default 100), then name.\n"
             "Each stack comes with its region, account, pipeline roles, state backend and\n"
             "secrets provider; a stack without guard:pipeline has no roles and no backend.\n"
-            'json prints {"stacks": [...]} (null for what a stack lacks), text one line per stack.'
+            'json prints {"stacks": [...]} (null for what a stack lacks), text one line per stack.\n'
+            "--origin adds where each config key comes from: the stack file or the defaults\n"
+            "file it names (guard:defaults: PATH, relative to the stack file's directory)."
         ),
         epilog=(
             "exit codes:\n"
@@ -337,10 +340,32 @@ def _parser() -> argparse.ArgumentParser:
         default="text",
         help="text (default): one aligned line per stack; json: for CI, byte-stable",
     )
+    stacks.add_argument(
+        "--origin",
+        action="store_true",
+        help=(
+            "also print, for each stack, every leaf config key with the file:line it comes "
+            'from (json: an "origins" object per stack)'
+        ),
+    )
     return parser
 
 
+def _jobs(text: str) -> int:
+    """``--jobs``: a positive number, or argparse's usage error saying so."""
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number")
+    return int(text)
+
+
 def plan_command(args: argparse.Namespace) -> int:
+    if args.all:
+        from guard.plan_all import run_plan_all
+
+        return run_plan_all(args)
+    if args.jobs is not None:
+        print("guard plan: error: --jobs goes with --all", file=sys.stderr)
+        return EXIT_CONFIG
     from guard.cli_plan import run_plan
 
     return run_plan(args)
@@ -393,15 +418,17 @@ def audit_command(args: argparse.Namespace) -> int:
 
 
 def stacks_command(args: argparse.Namespace) -> int:
-    from guard.stacks import StacksError, list_stacks, render_json, render_text
+    from guard.stacks import StacksError, list_origins, list_stacks, render_json, render_text
 
     try:
         stacks = list_stacks()
+        origins = list_origins(stacks) if args.origin else None
     except StacksError as error:
         print(error.render(), file=sys.stderr)
         print("no stacks were listed", file=sys.stderr)
         return EXIT_CONFIG
-    sys.stdout.write(render_json(stacks) if args.format == "json" else render_text(stacks))
+    render = render_json if args.format == "json" else render_text
+    sys.stdout.write(render(stacks, origins))
     return EXIT_OK
 
 
@@ -462,37 +489,18 @@ def report_crash(error: BaseException) -> int:
         cwd = str(Path.cwd())
     except OSError:  # the working directory was removed under us
         cwd = "(unknown)"
-    details = (
-        f"guard {version()} on Python {platform.python_version()} ({platform.platform()})\n"
-        f"command: {' '.join(sys.argv)}\n"
-        f"working directory: {cwd}\n\n" + "".join(traceback.format_exception(error))
+    text = crash.details(error, f"command: {crash.command_line()}\nworking directory: {cwd}\n")
+    where = crash.write_crash_file(text)
+    head = (
+        "guard: internal error, a bug in guard and not a problem with the stack "
+        f"({crash.summary(error)});"
     )
-    summary = " ".join(f"{type(error).__name__}: {error}".split())
-    if len(summary) > 300:
-        summary = summary[:297] + "..."
-    where = _write_crash_file(details)
-    head = f"guard: internal error, a bug in guard and not a problem with the stack ({summary});"
     if where is not None:
         print(f"{head} details in {where}; please report it", file=sys.stderr)
     else:
         print(f"{head} no crash file could be written, the details follow", file=sys.stderr)
-        print(details, file=sys.stderr)
+        print(text, file=sys.stderr)
     return EXIT_INTERNAL
-
-
-def _write_crash_file(details: str) -> Path | None:
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    name = f"crash-{stamp}-{os.getpid()}.txt"
-    for folder in (CRASH_DIR, Path(tempfile.gettempdir())):
-        path = folder / name
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-            with path.open("x", encoding="utf-8") as stream:
-                stream.write(details)
-        except OSError:
-            continue
-        return path
-    return None
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from guard import cli
+from guard import cli, crash
 from tests.conftest import ROOT
 
 
@@ -53,8 +53,8 @@ def test_without_a_writable_directory_the_details_go_to_stderr(
 ) -> None:
     blocked = tmp_path / "file"
     blocked.write_text("")
-    monkeypatch.setattr(cli, "CRASH_DIR", blocked / "sub")  # cannot be a directory
-    monkeypatch.setattr(cli.tempfile, "gettempdir", lambda: str(blocked / "tmp"))
+    monkeypatch.setattr(crash, "CRASH_DIR", blocked / "sub")  # cannot be a directory
+    monkeypatch.setattr(crash.tempfile, "gettempdir", lambda: str(blocked / "tmp"))
     monkeypatch.setattr(cli, "plan_command", boom)
     assert run_entry_point(["plan", "--stack", "prod"]) == 70
     err = capsys.readouterr().err
@@ -67,12 +67,12 @@ def test_falls_back_to_the_temporary_directory(
 ) -> None:
     blocked = tmp_path / "file"
     blocked.write_text("")
-    monkeypatch.setattr(cli, "CRASH_DIR", blocked / "sub")
-    monkeypatch.setattr(cli.tempfile, "gettempdir", lambda: str(tmp_path / "tmp"))
+    monkeypatch.setattr(crash, "CRASH_DIR", blocked / "sub")
+    monkeypatch.setattr(crash.tempfile, "gettempdir", lambda: str(tmp_path / "tmp"))
     monkeypatch.setattr(cli, "plan_command", boom)
     assert run_entry_point(["plan", "--stack", "prod"]) == 70
-    (crash,) = (tmp_path / "tmp").glob("crash-*.txt")
-    assert str(crash) in capsys.readouterr().err
+    (written,) = (tmp_path / "tmp").glob("crash-*.txt")
+    assert str(written) in capsys.readouterr().err
 
 
 def test_main_itself_raises(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -59,6 +59,16 @@ def test_plan_help_describes_formats_default_and_exit_codes(
     assert "configuration error" in codes["2"]
 
 
+def test_plan_help_describes_all_and_jobs(capsys: pytest.CaptureFixture[str]) -> None:
+    text = help_of(capsys, "plan")
+    assert "(--stack STACK | --all)" in text  # one of the two, not both
+    assert "--jobs N" in text and "the number of CPUs" in text
+    assert re.search(r"^--all: plan every stack", text, re.MULTILINE)
+    assert "--config-file and --base do not go with --all" in text
+    after_70 = text.split("\n  70 ", 1)[1]
+    assert "--all: a stack crashed" in after_70
+
+
 def test_audit_help_describes_formats_and_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
     text = help_of(capsys, "audit")
     assert "read-only" in text and "preview role" in text

@@ -256,3 +256,112 @@ def test_a_secrets_provider_that_is_not_a_url_is_refused(
     status, out, err = stacks(capsys, "--format", "json")
     assert (status, out) == (2, "")
     assert "secretsprovider" in err
+
+
+# --- --origin: where each config key comes from ---------------------------------------------
+
+SHARED_DEFAULTS = """\
+config:
+  guard:alerts:
+    slack:
+      workspace_id: T0BASE0001
+      normal_channel: C0BASE0001
+      urgent_channel: C0BASE0002
+"""
+SHOP_STACK = """\
+config:
+  aws:region: ap-northeast-1
+  guard:account_id: "444444444444"
+  guard:defaults: ../defaults/baseline.yaml
+  guard:alerts:
+    slack: {normal_channel: C0SHOP0001}
+  guard:products:
+    - name: shop
+      owner: team-shop
+      endpoints:
+        - name: web
+          kind: alb
+          arn: arn:aws:elasticloadbalancing:ap-northeast-1:444444444444:loadbalancer/app/web/0123456789abcdef
+"""
+
+
+@pytest.fixture
+def shared(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """stacks/Pulumi.shop.yaml with defaults/baseline.yaml, in the working directory."""
+    (tmp_path / "stacks").mkdir()
+    (tmp_path / "defaults").mkdir()
+    (tmp_path / "defaults" / "baseline.yaml").write_text(SHARED_DEFAULTS, encoding="utf-8")
+    (tmp_path / "stacks" / "Pulumi.shop.yaml").write_text(SHOP_STACK, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv(STACKS_DIR_VARIABLE)  # the default: ./stacks
+    return tmp_path
+
+
+SHOP_ORIGINS = {
+    "aws:region": "stacks/Pulumi.shop.yaml:2",
+    "guard:account_id": "stacks/Pulumi.shop.yaml:3",
+    "guard:alerts.slack.normal_channel": "stacks/Pulumi.shop.yaml:6",
+    "guard:alerts.slack.urgent_channel": "defaults/baseline.yaml:6",
+    "guard:alerts.slack.workspace_id": "defaults/baseline.yaml:4",
+    "guard:products": "stacks/Pulumi.shop.yaml:7",
+}
+
+
+def test_origin_json_adds_origins_per_stack(
+    shared: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, out, err = stacks(capsys, "--format", "json", "--origin")
+    assert (status, err) == (0, "")
+    (entry,) = json.loads(out)["stacks"]
+    assert set(entry) == KEYS | {"origins"}
+    assert entry["origins"] == SHOP_ORIGINS
+    assert list(entry["origins"]) == sorted(entry["origins"])
+    # The defaults' alerts count: the weekly audit has a topic to post to.
+    assert entry["alerts"] is True
+    # Without --origin the document is what it always was.
+    _, plain, _ = stacks(capsys, "--format", "json")
+    assert json.loads(plain)["stacks"] == [{k: v for k, v in entry.items() if k != "origins"}]
+
+
+def test_origin_text_follows_each_stack_line(
+    shared: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, plain, _ = stacks(capsys)
+    assert status == 0
+    status, out, _ = stacks(capsys, "--origin")
+    assert status == 0
+    first, *rest = out.splitlines()
+    assert first + "\n" == plain  # the stack's own line, unchanged
+    assert rest == [
+        "  aws:region                         stacks/Pulumi.shop.yaml:2",
+        "  guard:account_id                   stacks/Pulumi.shop.yaml:3",
+        "  guard:alerts.slack.normal_channel  stacks/Pulumi.shop.yaml:6",
+        "  guard:alerts.slack.urgent_channel  defaults/baseline.yaml:6",
+        "  guard:alerts.slack.workspace_id    defaults/baseline.yaml:4",
+        "  guard:products                     stacks/Pulumi.shop.yaml:7",
+    ]
+
+
+def test_origin_of_stacks_without_defaults(capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, _ = stacks(capsys, "--format", "json", "--origin")
+    assert status == 0
+    for entry in json.loads(out)["stacks"]:
+        origins = entry["origins"]
+        assert origins["aws:region"].startswith(entry["file"] + ":")
+        assert all(where.startswith(entry["file"] + ":") for where in origins.values())
+    status, out, _ = stacks(capsys, "--origin")
+    assert status == 0
+    stack_lines = [line for line in out.splitlines() if not line.startswith("  ")]
+    assert [line.split()[0] for line in stack_lines] == ["staging", "prod"]
+
+
+def test_a_bad_default_lists_nothing(shared: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    baseline = shared / "defaults" / "baseline.yaml"
+    baseline.write_text(SHARED_DEFAULTS.replace("C0BASE0002", "alerts"), encoding="utf-8")
+    status, out, err = stacks(capsys, "--origin")
+    assert (status, out) == (2, "")
+    assert "  defaults/baseline.yaml:6: guard:alerts.slack.urgent_channel = 'alerts': " in err
+    baseline.unlink()
+    status, out, err = stacks(capsys, "--format", "json")
+    assert (status, out) == (2, "")
+    assert "stacks/Pulumi.shop.yaml:4: guard:defaults = '../defaults/baseline.yaml': " in err
