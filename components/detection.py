@@ -169,14 +169,7 @@ class ThreatDetection(pulumi.ComponentResource):
         self, hub: SecurityHubConfig, region: str, regional: aws.Provider
     ) -> aws.securityhub.Account:
         """The account's own hub, its standards and disabled controls."""
-        # Security Hub: standards chosen explicitly, one finding per control across standards.
-        account = aws.securityhub.Account(
-            "securityhub",
-            enable_default_standards=False,
-            control_finding_generator="SECURITY_CONTROL",
-            auto_enable_controls=True,
-            opts=opts(self, regional, protect=True),
-        )
+        account = account_hub(self, regional)
         # One lookup per standard: resolving an ARN reads botocore's partition data.
         arns = {alias: standard_arn(alias, region) for alias in hub.standards}
         subscriptions: dict[str, aws.securityhub.StandardsSubscription] = {}
@@ -378,3 +371,16 @@ def account_detector(
             opts=opts(parent, provider),
         )
     return detector
+
+
+def account_hub(parent: pulumi.Resource, provider: aws.Provider) -> aws.securityhub.Account:
+    """An account's Security Hub: standards chosen explicitly (never AWS's defaults), one finding
+    per control across standards, new controls on. Disabling it deletes its findings, so it is
+    protected from deletion."""
+    return aws.securityhub.Account(
+        "securityhub",
+        enable_default_standards=False,
+        control_finding_generator="SECURITY_CONTROL",
+        auto_enable_controls=True,
+        opts=opts(parent, provider, protect=True),
+    )

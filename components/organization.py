@@ -18,7 +18,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_aws as aws
 
-from components.detection import account_detector, announce_to, event_rule
+from components.detection import account_detector, account_hub, announce_to, event_rule
 from components.providers import Providers, management_provider, opts
 from components.routes import AlertRoutes, Route
 from components.tags import guard_tags
@@ -112,13 +112,7 @@ class OrganizationSecurity(pulumi.ComponentResource):
     ) -> None:
         """Central configuration from the home region (the stack's), with its aggregator."""
         hub = organization.security_hub
-        account = aws.securityhub.Account(
-            "securityhub",
-            enable_default_standards=False,
-            control_finding_generator="SECURITY_CONTROL",
-            auto_enable_controls=True,
-            opts=opts(self, provider, protect=True),
-        )
+        account = account_hub(self, provider)
         mode, linked = aggregator_linking(region, organization.regions)
         aggregator = aws.securityhub.FindingAggregator(
             "securityhub-aggregator",
