@@ -557,14 +557,16 @@ def run_plan_all(args: Any) -> int:
         on_row=_progress(len(stacks)),
     )
     report = Report(rows, time.perf_counter() - start, jobs)
-    _print_errors(report.rows)
+    if args.format == "json":
+        # Text and markdown list them under the table; JSON readers get them on stderr too.
+        _print_errors(report.rows)
     sys.stdout.write(RENDERERS[args.format](report))
     return report.exit_code
 
 
 def _print_errors(rows: Iterable[StackRow]) -> None:
     """The errors of the stacks that could not be planned, on stderr as guard plan --stack
-    prints them (the report on stdout has them too)."""
+    prints them (the JSON report on stdout has them too)."""
     for row in rows:
         if row.result in ("invalid", "crashed"):
             print(f"guard plan --all: stack {row.stack}: {row.result}", file=sys.stderr)
