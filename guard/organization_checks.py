@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
+from typing import Any
 
 from guard.alerts_checks import _duplicates
-from guard.config.errors import KeyPath, Problem
+from guard.config.errors import KeyPath, Problem, format_key_path
 from guard.config.organization import Target
 from guard.config.stack import StackConfig
 from guard.suggest import did_you_mean
@@ -213,6 +214,8 @@ def _firewall_manager(config: StackConfig, warnings: list[str]) -> list[Problem]
     return problems
 
 
+#: ManagedServiceData's maximum in older fms models (botocore 1.29.0's; 1.44.8's is 30,000).
+OLD_MANAGED_SERVICE_DATA_MAX = 8192
 #: A rule group ARN as long as the real one (its ID is a 36-character UUID AWS assigns).
 _PLACEHOLDER_ID = "00000000-0000-4000-8000-000000000000"
 
@@ -222,6 +225,7 @@ def _policies_valid(config: StackConfig, warnings: list[str]) -> list[Problem]:
     checked against botocore's fms model (what AWS would refuse, offline)."""
     from guard.organization import firewall_manager_scopes, include_map, scope_key
     from guard.organization_fms import (
+        MANAGED_SERVICE_DATA_MAX,
         baseline_wcu,
         managed_service_data_text,
         policy_request,
@@ -238,7 +242,7 @@ def _policies_valid(config: StackConfig, warnings: list[str]) -> list[Problem]:
     problems: list[Problem] = []
     for region, scope, resource_type in firewall_manager_scopes(organization.regions):
         key = scope_key(region, scope)
-        requests: list[tuple[KeyPath, dict[str, object]]] = []
+        requests: list[tuple[KeyPath, dict[str, Any]]] = []
         baseline = fms.waf_baseline
         if baseline is not None:
             path: KeyPath = (O, "firewall_manager", "waf_baseline")
@@ -295,6 +299,15 @@ def _policies_valid(config: StackConfig, warnings: list[str]) -> list[Problem]:
             problems += [
                 Problem(path, f"AWS would refuse it: {error}") for error in policy_errors(request)
             ]
+            text = str(request["SecurityServicePolicyData"].get("ManagedServiceData") or "")
+            if len(text) > OLD_MANAGED_SERVICE_DATA_MAX:
+                warnings.append(
+                    f"{format_key_path(path)}: the {key} policy's ManagedServiceData has "
+                    f"{len(text):,} characters. The fms model allows "
+                    f"{MANAGED_SERVICE_DATA_MAX:,} today, but older releases of it allowed "
+                    f"{OLD_MANAGED_SERVICE_DATA_MAX:,} (botocore 1.29.0), and tools built on "
+                    "them refuse it"
+                )
     if fms.waf_baseline is not None:
         baseline = fms.waf_baseline
         wcu = baseline_wcu(baseline.managed_rules, rate_rule_group=baseline.rate_limit is not None)

@@ -221,3 +221,17 @@ def test_the_one_time_delegation_warns_until_it_is_removed() -> None:
     assert any("'org-management'" in w and "before merging" in w for w in loaded.warnings)
     found = errors(raw(organization(delegation={"profile": "has spaces"})))
     assert "profile name" in found["guard:organization.delegation.profile"]
+
+
+def test_data_beyond_the_older_models_limit_warns(monkeypatch: pytest.MonkeyPatch) -> None:
+    from guard import organization_checks
+
+    loaded = load_stack_config(raw(ORGANIZATION), "Pulumi.org.yaml", today=TODAY)
+    assert not any("ManagedServiceData" in w for w in loaded.warnings)
+    # The example's baseline is about 1,430 characters; lower the old limit under it.
+    monkeypatch.setattr(organization_checks, "OLD_MANAGED_SERVICE_DATA_MAX", 1000)
+    document = organization(regions=["ap-northeast-1"])  # a new map: not served from the cache
+    loaded = load_stack_config(raw(document), "Pulumi.org.yaml", today=TODAY)
+    warned = [w for w in loaded.warnings if "ManagedServiceData" in w]
+    assert warned and all("older releases" in w and "30,000" in w for w in warned)
+    assert any(w.startswith("guard:organization.firewall_manager.waf_baseline:") for w in warned)
