@@ -27,7 +27,10 @@ def _duplicates(values: Iterable[str], base: KeyPath, what: str) -> list[Problem
 
 
 def detection_needs_alerts(config: StackConfig, warnings: list[str], today: date) -> list[Problem]:
-    if config.detection is not None and config.alerts is None:
+    detection = config.detection
+    # A member whose detection the organization runs may leave its findings unannounced here:
+    # the organization stack's urgent channel has them.
+    if detection is not None and config.alerts is None and detection.managed_by is None:
         return [
             Problem(
                 (D,),

@@ -37,7 +37,8 @@ def build_stack(loaded: LoadedConfig) -> None:
 
         assert boundary is not None
         routes = AlertRouting(config, stack=stack, providers=providers, boundary=boundary).routes
-    if config.detection is not None:
+    # A member whose detection the organization runs, without guard:alerts, declares nothing.
+    if config.detection is not None and routes is not None:
         from components.detection import ThreatDetection
 
         assert boundary is not None

@@ -116,3 +116,18 @@ def test_an_organization_that_auto_enables_no_one_covers_no_one(repository: Path
     edit(repository / "Pulumi.org.yaml", none)
     (message,) = findings("shop-prod")
     assert "does not auto-enable GuardDuty" in message
+
+
+def test_a_member_may_leave_its_findings_to_the_organizations_channel(repository: Path) -> None:
+    def no_routes(config: dict[str, Any]) -> None:
+        del config["guard:defaults"]
+        config["guard:detection"] = {"managed_by": "organization"}
+
+    edit(repository / "Pulumi.ebook-prod.yaml", no_routes)
+    plan = plan_stack("ebook-prod", config_file=None, policy_pack=ROOT / "policies", today=TODAY)
+    assert not plan.outcome.failed
+    types = {r.type for r in plan.result.resources}
+    # No alert routes and no finding rules: the organization stack announces this account's.
+    assert "aws:sns/topic:Topic" not in types
+    assert "aws:cloudwatch/eventRule:EventRule" not in types
+    assert "aws:guardduty/detector:Detector" not in types
