@@ -67,7 +67,7 @@ class OrganizationSecurity(pulumi.ComponentResource):
                 parent=self,
             )
         for region in organization.regions:
-            self._guardduty(organization, region, providers.in_region(region))
+            self._guardduty(organization, region, providers.for_region(region))
         self._security_hub(organization, config.region, providers.regional, routes)
         self.register_outputs({})
 

@@ -52,7 +52,7 @@ class FirewallManagerPolicies(pulumi.ComponentResource):
         self._tags = guard_tags(stack)
         fms = organization.firewall_manager
         for region, scope, resource_type in firewall_manager_scopes(organization.regions):
-            provider = providers.in_region(region)
+            provider = providers.for_region(region)
             key = scope_key(region, scope)
             if fms.waf_baseline is not None:
                 self._waf_baseline(fms.waf_baseline, key, scope, resource_type, provider)
@@ -97,23 +97,15 @@ class FirewallManagerPolicies(pulumi.ComponentResource):
             )
 
         data = pulumi.Output.from_input(group_arn).apply(document)
-        aws.fms.Policy(
+        # exclude_tag: resources carrying these tags keep their product stacks' web ACLs.
+        self._policy(
             f"waf-baseline-{key}",
-            name=f"guard-{self._stack}-waf-baseline-{key}",
-            description="guard: the baseline web ACL of every resource no product stack protects",
-            resource_type=resource_type,
-            security_service_policy_data=aws.fms.PolicySecurityServicePolicyDataArgs(
-                type="WAFV2", managed_service_data=data
-            ),
-            # exclude_tag: resources carrying these tags keep their product stacks' web ACLs.
-            exclude_resource_tags=bool(baseline.exclude_tag),
-            resource_tags=dict(baseline.exclude_tag) or None,
-            include_map=_include(baseline.targets),
-            remediation_enabled=True,
-            # Deleting the policy must not strip the web ACLs it made from every account.
-            delete_all_policy_resources=False,
-            tags=self._tags,
-            opts=opts(self, provider),
+            "the baseline web ACL of every resource no product stack protects",
+            aws.fms.PolicySecurityServicePolicyDataArgs(type="WAFV2", managed_service_data=data),
+            resource_type,
+            baseline.targets,
+            provider,
+            exclude_tag=baseline.exclude_tag,
         )
 
     def _shield(
@@ -125,18 +117,42 @@ class FirewallManagerPolicies(pulumi.ComponentResource):
         provider: aws.Provider,
     ) -> None:
         data = shield_data(shield.automatic_l7_mitigation, cloudfront=scope == "CLOUDFRONT")
-        aws.fms.Policy(
+        self._policy(
             f"shield-{key}",
-            name=f"guard-{self._stack}-shield-{key}",
-            description="guard: Shield Advanced on every resource in scope",
-            resource_type=resource_type,
-            security_service_policy_data=aws.fms.PolicySecurityServicePolicyDataArgs(
+            "Shield Advanced on every resource in scope",
+            aws.fms.PolicySecurityServicePolicyDataArgs(
                 type="SHIELD_ADVANCED",
                 managed_service_data=managed_service_data_text(data) if data else None,
             ),
-            exclude_resource_tags=False,
-            include_map=_include(shield.targets),
+            resource_type,
+            shield.targets,
+            provider,
+        )
+
+    def _policy(
+        self,
+        name: str,
+        description: str,
+        data: aws.fms.PolicySecurityServicePolicyDataArgs,
+        resource_type: str,
+        targets: list[Target] | None,
+        provider: aws.Provider,
+        *,
+        exclude_tag: dict[str, str] | None = None,
+    ) -> None:
+        """One Firewall Manager policy, remediating, over ``targets`` (every account: None)."""
+        aws.fms.Policy(
+            name,
+            name=f"guard-{self._stack}-{name}",
+            description=f"guard: {description}",
+            resource_type=resource_type,
+            security_service_policy_data=data,
+            exclude_resource_tags=bool(exclude_tag),
+            resource_tags=dict(exclude_tag) if exclude_tag else None,
+            include_map=_include(targets),
             remediation_enabled=True,
+            # Deleting a policy must not strip the web ACLs and protections it made from every
+            # account.
             delete_all_policy_resources=False,
             tags=self._tags,
             opts=opts(self, provider),

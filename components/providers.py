@@ -20,14 +20,12 @@ class Providers:
     us_east_1: aws.Provider
     region: str
     account_id: str = ""
-    #: Providers of further regions of this account, made on first use (:meth:`in_region`).
+    #: Providers of further regions of this account, made on first use (:meth:`for_region`).
     others: dict[str, aws.Provider] = field(default_factory=dict, compare=False)
 
     def for_region(self, region: str) -> aws.Provider:
-        return self.us_east_1 if region == GLOBAL_REGION else self.regional
-
-    def in_region(self, region: str) -> aws.Provider:
-        """This account's provider in any region: the stack's, us-east-1, or ``aws-<region>``."""
+        """This account's provider in ``region``: the stack's, us-east-1's, or ``aws-<region>``
+        (an organization stack's other regions), made on first use."""
         if region == self.region:
             return self.regional
         if region == GLOBAL_REGION:

@@ -165,6 +165,27 @@ SECURITY_HUB_LABELS: tuple[str, ...] = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "IN
 SECURITY_HUB_URGENT_LABELS: tuple[str, ...] = ("CRITICAL", "HIGH")
 
 
+def arn_resource(arn: object) -> str:
+    """What follows "::" in a standards ARN: the catalog's templates differ only by partition
+    and region before it."""
+    return str(arn).split("::", 1)[-1]
+
+
+def standard_of_arn(arn: object) -> SecurityHubStandard | None:
+    """The catalog's standard a standards ARN names (any region or partition), or None."""
+    resource = arn_resource(arn)
+    for standard in SECURITY_HUB_STANDARDS.values():
+        if arn_resource(standard.arn_template) == resource:
+            return standard
+    return None
+
+
+def standard_alias(arn: object) -> str:
+    """A standards ARN as the catalog's alias, else its resource part."""
+    standard = standard_of_arn(arn)
+    return standard.alias if standard is not None else arn_resource(arn)
+
+
 def standard_arn(alias: str, region: str) -> str:
     """The ARN of a Security Hub standard in a region, e.g. for BatchEnableStandards."""
     try:

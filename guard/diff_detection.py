@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from guard import resource_types as rt
-from guard.detection_catalog import SECURITY_HUB_STANDARDS
+from guard.detection_catalog import arn_resource, standard_of_arn
 from guard.diff_model import (
     ALL_INPUTS,
     AreaDiffer,
@@ -110,11 +110,10 @@ def _extras(feature: str) -> Handler:
 
 def standard_name(arn: Any) -> tuple[str, str]:
     """A standards ARN as the catalog's alias and title; else its resource part, twice."""
-    resource = str(arn).split("::", 1)[-1]
-    for alias, standard in SECURITY_HUB_STANDARDS.items():
-        if standard.arn_template.split("::", 1)[-1] == resource:
-            return alias, standard.title
-    return resource, resource
+    standard = standard_of_arn(arn)
+    if standard is None:
+        return arn_resource(arn), arn_resource(arn)
+    return standard.alias, standard.title
 
 
 def _security_hub(base: PlanDocument, head: PlanDocument, out: list[Change]) -> None:

@@ -13,7 +13,7 @@ from collections import defaultdict
 from typing import Any
 
 from guard import resource_types as rt
-from guard.detection_catalog import SECURITY_HUB_STANDARDS
+from guard.detection_catalog import SECURITY_HUB_STANDARDS, standard_alias
 from guard.plan import PlanResult, ResourceRecord
 from guard.report_organization import organization_section
 from guard.report_sections import (
@@ -124,15 +124,6 @@ def _guardduty(ix: PlanIndex) -> Section | None:
     return section
 
 
-def _standard(arn: Any) -> str:
-    # Compare what follows "::": the catalog's templates differ only by partition and region.
-    resource = str(arn).split("::", 1)[-1]
-    for alias, standard in SECURITY_HUB_STANDARDS.items():
-        if standard.arn_template.split("::", 1)[-1] == resource:
-            return alias
-    return resource
-
-
 def _security_hub(ix: PlanIndex) -> Section | None:
     hubs, controls = ix.of(rt.HUB), ix.of(rt.CONTROL)
     if not (hubs or ix.of(rt.STANDARD) or controls):
@@ -148,7 +139,7 @@ def _security_hub(ix: PlanIndex) -> Section | None:
             f"enabled; AWS default standards {defaults}; control findings {generator}; "
             f"new controls {auto} automatically",
         )
-    standards = [_standard(s.inputs.get("standardsArn")) for s in ix.of(rt.STANDARD)]
+    standards = [standard_alias(s.inputs.get("standardsArn")) for s in ix.of(rt.STANDARD)]
     central = ix.plan.loaded.config.organization is not None
     section.listing(
         "standards",
@@ -172,7 +163,7 @@ def _security_hub(ix: PlanIndex) -> Section | None:
             reason = f"{configured[control_id]} (from the stack file; not sent to AWS)"
         status = input_of(control, "associationStatus").lower()
         grouped[(control_id, status, str(reason or "no reason"))].append(
-            _standard(control.inputs.get("standardsArn"))
+            standard_alias(control.inputs.get("standardsArn"))
         )
     section.listing(
         "control associations",

@@ -12,7 +12,7 @@ from __future__ import annotations
 import shlex
 from typing import Any
 
-from guard.detection_catalog import SECURITY_HUB_STANDARDS
+from guard.detection_catalog import standard_alias
 from guard.report_sections import (
     Item,
     PlanIndex,
@@ -35,14 +35,6 @@ DELEGATION = "guard:organization:Delegation"
 ORGANIZATION = "guard:organization:OrganizationSecurity"
 DETECTOR = "aws:guardduty/detector:Detector"
 HUB = "aws:securityhub/account:Account"
-
-
-def _standard_alias(arn: str) -> str:
-    resource = after_marker(arn, "::")
-    for alias, standard in SECURITY_HUB_STANDARDS.items():
-        if standard.arn_template.rsplit("::", 1)[1] == resource:
-            return alias
-    return resource
 
 
 def _guardduty(ix: PlanIndex) -> list[Item]:
@@ -73,7 +65,7 @@ def _security_hub(ix: PlanIndex, section: Section) -> None:
     reasons = {c.control: c.reason for c in config.security_hub.disabled_controls} if config else {}
     for policy in ix.of(CONFIGURATION_POLICY):
         body: dict[str, Any] = policy.inputs.get("configurationPolicy") or {}
-        standards = [_standard_alias(str(a)) for a in body.get("enabledStandardArns") or []]
+        standards = [standard_alias(a) for a in body.get("enabledStandardArns") or []]
         section.fact(
             "central configuration",
             f"policy {input_of(policy, 'name')}: Security Hub "
@@ -150,7 +142,7 @@ def _fms(ix: PlanIndex) -> list[Item]:
 
 def _one_time(ix: PlanIndex, section: Section) -> None:
     stack = ix.plan.stack
-    delegation = [r for r in ix.plan.resources if r.custom and _under(ix, r, DELEGATION)]
+    delegation = [r for r in ix.plan.resources if r.custom and ix.inside(r, DELEGATION)]
     if delegation:
         # The management account's providers too: nothing else of the stack is touched.
         providers = sorted({str(r.provider) for r in delegation if r.provider})
@@ -185,15 +177,6 @@ def _one_time(ix: PlanIndex, section: Section) -> None:
         "one-time step 2, adopt what delegation enabled",
         [(f"{i + 1}", command) for i, command in enumerate(imports)],
     )
-
-
-def _under(ix: PlanIndex, record: Any, component: str) -> bool:
-    parent = ix.by_urn.get(record.parent or "")
-    while parent is not None:
-        if parent.type == component:
-            return True
-        parent = ix.by_urn.get(parent.parent or "")
-    return False
 
 
 def organization_section(ix: PlanIndex) -> Section | None:

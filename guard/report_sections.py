@@ -65,17 +65,17 @@ class PlanIndex:
     def of(self, type_token: str) -> list[ResourceRecord]:
         return self.by_type.get(type_token, [])
 
+    def inside(self, record: ResourceRecord, component: str) -> bool:
+        """Whether ``record`` is declared (at any depth) inside a component of ``component``."""
+        # A URN names only the parent's type; the chain of parents names them all.
+        parent = self.by_urn.get(record.parent or "")
+        while parent is not None and parent.type != component:
+            parent = self.by_urn.get(parent.parent or "")
+        return parent is not None
+
     def within(self, type_token: str, component: str) -> list[ResourceRecord]:
         """Resources of a type declared (at any depth) inside a component of ``component``."""
-
-        def inside(record: ResourceRecord) -> bool:
-            # A URN names only the parent's type; the chain of parents names them all.
-            parent = self.by_urn.get(record.parent or "")
-            while parent is not None and parent.type != component:
-                parent = self.by_urn.get(parent.parent or "")
-            return parent is not None
-
-        return [r for r in self.of(type_token) if inside(r)]
+        return [r for r in self.of(type_token) if self.inside(r, component)]
 
     def depending(self, type_token: str, on: ResourceRecord, key: str) -> list[ResourceRecord]:
         """Resources of a type whose input ``key`` comes from ``on`` (a bucket's settings)."""

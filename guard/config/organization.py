@@ -20,17 +20,17 @@ from guard.config.alerts import (
     SeverityLabel,
     StandardAlias,
 )
-from guard.config.base import BucketName, StrictModel
+from guard.config.base import ACCOUNT_ID_RE, REGION_RE, BucketName, StrictModel
 from guard.detection_catalog import DEFAULT_GUARDDUTY_FEATURES
 
 AccountId = Annotated[
     str,
-    StringConstraints(pattern=r"^\d{12}$"),
+    StringConstraints(pattern=ACCOUNT_ID_RE.pattern),
     Field(description='a 12-digit AWS account ID, quoted, e.g. "444444444444"'),
 ]
 Region = Annotated[
     str,
-    StringConstraints(pattern=r"^[a-z]{2}(-gov)?-[a-z]+-\d$"),
+    StringConstraints(pattern=REGION_RE.pattern),
     Field(description="an AWS region such as ap-northeast-1"),
 ]
 #: ``ou-`` then the root's 4 to 32 characters, ``-``, then 8 to 32 (Organizations' own pattern).

@@ -7,7 +7,7 @@ from typing import Annotated
 from pydantic import Field, StringConstraints, model_validator
 
 from guard.config.alerts import AlertsConfig, DetectionConfig
-from guard.config.base import Day, Reason, StrictModel
+from guard.config.base import ACCOUNT_ID_RE, REGION_RE, Day, Reason, StrictModel
 from guard.config.ci import CiConfig, PipelineConfig
 from guard.config.logs import LogsConfig
 from guard.config.organization import OrganizationConfig
@@ -43,8 +43,8 @@ class PolicySettings(StrictModel):
 class StackConfig(StrictModel):
     """One stack's validated configuration. ``region`` comes from ``aws:region``."""
 
-    region: Annotated[str, StringConstraints(pattern=r"^[a-z]{2}(-gov)?-[a-z]+-\d$")]
-    account_id: Annotated[str, StringConstraints(pattern=r"^\d{12}$")]
+    region: Annotated[str, StringConstraints(pattern=REGION_RE.pattern)]
+    account_id: Annotated[str, StringConstraints(pattern=ACCOUNT_ID_RE.pattern)]
     #: At least one, unless the stack is an organization's tooling account (guard:organization).
     products: list[Product] = []
     policy_exceptions: list[PolicyException] = []
