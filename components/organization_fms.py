@@ -12,20 +12,18 @@ against botocore's ``fms`` model.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from functools import partial
+
 import pulumi
 import pulumi_aws as aws
 
 from components.providers import Providers, opts
 from components.tags import guard_tags
-from guard.config.organization import FirewallManagerShield, Target, WafBaseline
+from guard.config.organization import RateLimit, Target
 from guard.config.stack import StackConfig
-from guard.organization import firewall_manager_scopes, include_map, scope_key
-from guard.organization_fms import (
-    managed_service_data_text,
-    rate_rule_group,
-    shield_data,
-    waf_baseline_data,
-)
+from guard.organization import FirewallManagerPolicy, firewall_manager_policies, include_map
+from guard.organization_fms import managed_service_data_of, rate_rule_group
 
 
 class FirewallManagerPolicies(pulumi.ComponentResource):
@@ -50,116 +48,54 @@ class FirewallManagerPolicies(pulumi.ComponentResource):
             raise ValueError("FirewallManagerPolicies needs guard:organization")
         self._stack = stack
         self._tags = guard_tags(stack)
-        fms = organization.firewall_manager
-        for region, scope, resource_type in firewall_manager_scopes(organization.regions):
-            provider = providers.for_region(region)
-            key = scope_key(region, scope)
-            if fms.waf_baseline is not None:
-                self._waf_baseline(fms.waf_baseline, key, scope, resource_type, provider)
-            if fms.shield is not None:
-                self._shield(fms.shield, key, scope, resource_type, provider)
-        self.register_outputs({})
-
-    def _waf_baseline(
-        self,
-        baseline: WafBaseline,
-        key: str,
-        scope: str,
-        resource_type: str,
-        provider: aws.Provider,
-    ) -> None:
-        group_arn: pulumi.Input[str | None] = None
-        if baseline.rate_limit is not None:
-            rate = rate_rule_group(
-                baseline.rate_limit.limit,
-                baseline.rate_limit.window,
-                name=f"guard-{self._stack}-baseline-rate-{key}",
-                metric_name=f"guard-{self._stack}-baseline-rate-{key}",
-            )
-            group = aws.wafv2.RuleGroup(
-                f"waf-baseline-rate-{key}",
-                name=rate["name"],
-                description=f"guard {self._stack}: the WAF baseline's rate limit per client IP",
-                scope=scope,
-                capacity=rate["capacity"],
-                rules=rate["rules"],
-                visibility_config=rate["visibility_config"],
+        for policy in firewall_manager_policies(organization):
+            provider = providers.for_region(policy.region)
+            if policy.rate_limit is None:
+                data: pulumi.Input[str | None] = managed_service_data_of(policy, None)
+            else:
+                # The baseline's rate limit is a rule group of this account, run last.
+                arn = self._rate_rule_group(policy, policy.rate_limit, provider).arn
+                data = arn.apply(partial(managed_service_data_of, policy))
+            aws.fms.Policy(
+                policy.name,
+                name=f"guard-{stack}-{policy.name}",
+                description=f"guard: {policy.description}",
+                resource_type=policy.resource_type,
+                security_service_policy_data=aws.fms.PolicySecurityServicePolicyDataArgs(
+                    type=policy.policy_type, managed_service_data=data
+                ),
+                # exclude_tag: resources carrying these tags keep their product stacks' web ACLs.
+                exclude_resource_tags=bool(policy.exclude_tag),
+                resource_tags=dict(policy.exclude_tag) or None,
+                include_map=_include(policy.targets),
+                remediation_enabled=True,
+                # Deleting a policy must not strip the web ACLs and protections it made from
+                # every account.
+                delete_all_policy_resources=False,
                 tags=self._tags,
                 opts=opts(self, provider),
             )
-            group_arn = group.arn
-        log_bucket = baseline.logging.bucket if baseline.logging is not None else None
-        managed_rules = list(baseline.managed_rules)
+        self.register_outputs({})
 
-        def document(arn: str | None) -> str:
-            return managed_service_data_text(
-                waf_baseline_data(managed_rules, rate_rule_group_arn=arn, log_bucket=log_bucket)
-            )
-
-        data = pulumi.Output.from_input(group_arn).apply(document)
-        # exclude_tag: resources carrying these tags keep their product stacks' web ACLs.
-        self._policy(
-            f"waf-baseline-{key}",
-            "the baseline web ACL of every resource no product stack protects",
-            aws.fms.PolicySecurityServicePolicyDataArgs(type="WAFV2", managed_service_data=data),
-            resource_type,
-            baseline.targets,
-            provider,
-            exclude_tag=baseline.exclude_tag,
-        )
-
-    def _shield(
-        self,
-        shield: FirewallManagerShield,
-        key: str,
-        scope: str,
-        resource_type: str,
-        provider: aws.Provider,
-    ) -> None:
-        data = shield_data(shield.automatic_l7_mitigation, cloudfront=scope == "CLOUDFRONT")
-        self._policy(
-            f"shield-{key}",
-            "Shield Advanced on every resource in scope",
-            aws.fms.PolicySecurityServicePolicyDataArgs(
-                type="SHIELD_ADVANCED",
-                managed_service_data=managed_service_data_text(data) if data else None,
-            ),
-            resource_type,
-            shield.targets,
-            provider,
-        )
-
-    def _policy(
-        self,
-        name: str,
-        description: str,
-        data: aws.fms.PolicySecurityServicePolicyDataArgs,
-        resource_type: str,
-        targets: list[Target] | None,
-        provider: aws.Provider,
-        *,
-        exclude_tag: dict[str, str] | None = None,
-    ) -> None:
-        """One Firewall Manager policy, remediating, over ``targets`` (every account: None)."""
-        aws.fms.Policy(
-            name,
-            name=f"guard-{self._stack}-{name}",
-            description=f"guard: {description}",
-            resource_type=resource_type,
-            security_service_policy_data=data,
-            exclude_resource_tags=bool(exclude_tag),
-            resource_tags=dict(exclude_tag) if exclude_tag else None,
-            include_map=_include(targets),
-            remediation_enabled=True,
-            # Deleting a policy must not strip the web ACLs and protections it made from every
-            # account.
-            delete_all_policy_resources=False,
+    def _rate_rule_group(
+        self, policy: FirewallManagerPolicy, limit: RateLimit, provider: aws.Provider
+    ) -> aws.wafv2.RuleGroup:
+        name = f"guard-{self._stack}-baseline-rate-{policy.key}"
+        rate = rate_rule_group(limit.limit, limit.window, name=name, metric_name=name)
+        return aws.wafv2.RuleGroup(
+            f"waf-baseline-rate-{policy.key}",
+            name=rate["name"],
+            description=f"guard {self._stack}: the WAF baseline's rate limit per client IP",
+            scope=policy.scope,
+            capacity=rate["capacity"],
+            rules=rate["rules"],
+            visibility_config=rate["visibility_config"],
             tags=self._tags,
             opts=opts(self, provider),
         )
 
 
-def _include(targets: list[Target] | None) -> aws.fms.PolicyIncludeMapArgs | None:
+def _include(targets: Sequence[Target] | None) -> aws.fms.PolicyIncludeMapArgs | None:
     included = include_map(targets)
     if included is None:
         return None

@@ -7,9 +7,11 @@ read the same functions, so what the plan shows is what the program declares.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Literal
 
 from guard.config.alerts import DisabledControl
-from guard.config.organization import OrganizationConfig, Target
+from guard.config.organization import OrganizationConfig, RateLimit, Target
 
 #: guard:organization.guardduty.auto_enable -> GuardDuty's AutoEnableMembers (also used as
 #: each feature's OrgFeatureStatus: a feature follows its members).
@@ -75,3 +77,78 @@ def firewall_manager_scopes(regions: Sequence[str]) -> list[tuple[str, str, str]
 def scope_key(region: str, scope: str) -> str:
     """The suffix of a policy's names: the region, or ``cloudfront``."""
     return "cloudfront" if scope == "CLOUDFRONT" else region
+
+
+@dataclass(frozen=True)
+class FirewallManagerPolicy:
+    """One Firewall Manager policy the organization stack declares, as plain data: the program
+    declares it and the config checks validate its PutPolicy request from this same record."""
+
+    #: The policy's name after ``guard-<stack>-``: ``waf-baseline-<key>`` or ``shield-<key>``.
+    name: str
+    description: str
+    #: ``waf_baseline`` or ``shield``: the key of guard:organization.firewall_manager it serves.
+    setting: str
+    policy_type: str
+    region: str
+    scope: str
+    resource_type: str
+    targets: tuple[Target, ...] | None
+    exclude_tag: Mapping[str, str]
+    #: WAFV2: the baseline's groups, its rate limit (a rule group of its own) and log bucket.
+    managed_rules: tuple[str, ...] = ()
+    rate_limit: RateLimit | None = None
+    log_bucket: str | None = None
+    #: SHIELD_ADVANCED: CloudFront's automatic L7 mitigation.
+    mitigation: Literal["count", "block", "off"] | None = None
+
+    @property
+    def key(self) -> str:
+        return scope_key(self.region, self.scope)
+
+
+def firewall_manager_policies(organization: OrganizationConfig) -> list[FirewallManagerPolicy]:
+    """Every Firewall Manager policy of guard:organization, in declaration order: for each
+    scope (the ALBs of each region, then CloudFront), the WAF baseline, then Shield."""
+    fms = organization.firewall_manager
+    policies = []
+    for region, scope, resource_type in firewall_manager_scopes(organization.regions):
+        key = scope_key(region, scope)
+        baseline, shield = fms.waf_baseline, fms.shield
+        if baseline is not None:
+            policies.append(
+                FirewallManagerPolicy(
+                    name=f"waf-baseline-{key}",
+                    description="the baseline web ACL of every resource no product stack protects",
+                    setting="waf_baseline",
+                    policy_type="WAFV2",
+                    region=region,
+                    scope=scope,
+                    resource_type=resource_type,
+                    targets=_targets(baseline.targets),
+                    exclude_tag=dict(baseline.exclude_tag),
+                    managed_rules=tuple(baseline.managed_rules),
+                    rate_limit=baseline.rate_limit,
+                    log_bucket=baseline.logging.bucket if baseline.logging is not None else None,
+                )
+            )
+        if shield is not None:
+            policies.append(
+                FirewallManagerPolicy(
+                    name=f"shield-{key}",
+                    description="Shield Advanced on every resource in scope",
+                    setting="shield",
+                    policy_type="SHIELD_ADVANCED",
+                    region=region,
+                    scope=scope,
+                    resource_type=resource_type,
+                    targets=_targets(shield.targets),
+                    exclude_tag={},
+                    mitigation=shield.automatic_l7_mitigation,
+                )
+            )
+    return policies
+
+
+def _targets(targets: Sequence[Target] | None) -> tuple[Target, ...] | None:
+    return None if targets is None else tuple(targets)

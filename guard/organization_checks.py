@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
-from typing import Any
 
 from guard.alerts_checks import _duplicates
 from guard.config.errors import KeyPath, Problem, format_key_path
@@ -223,14 +222,12 @@ _PLACEHOLDER_ID = "00000000-0000-4000-8000-000000000000"
 def _policies_valid(config: StackConfig, warnings: list[str]) -> list[Problem]:
     """Every Firewall Manager policy the program would declare, as its PutPolicy request,
     checked against botocore's fms model (what AWS would refuse, offline)."""
-    from guard.organization import firewall_manager_scopes, include_map, scope_key
+    from guard.organization import firewall_manager_policies
     from guard.organization_fms import (
         MANAGED_SERVICE_DATA_MAX,
         baseline_wcu,
-        managed_service_data_text,
-        policy_request,
-        shield_data,
-        waf_baseline_data,
+        managed_service_data_of,
+        policy_request_of,
     )
     from guard.organization_fms_checks import policy_errors
     from guard.shield_checks import SHIELD_RULE_GROUP_WCU
@@ -240,74 +237,32 @@ def _policies_valid(config: StackConfig, warnings: list[str]) -> list[Problem]:
     organization = config.organization
     fms = organization.firewall_manager
     problems: list[Problem] = []
-    for region, scope, resource_type in firewall_manager_scopes(organization.regions):
-        key = scope_key(region, scope)
-        requests: list[tuple[KeyPath, dict[str, Any]]] = []
-        baseline = fms.waf_baseline
-        if baseline is not None:
-            path: KeyPath = (O, "firewall_manager", "waf_baseline")
-            arn = None
-            if baseline.rate_limit is not None:
-                kind = "global" if scope == "CLOUDFRONT" else "regional"
-                arn = (
-                    f"arn:aws:wafv2:{region}:{config.account_id}:{kind}/rulegroup/"
-                    f"guard-baseline-rate-{key}/{_PLACEHOLDER_ID}"
-                )
-            try:
-                data = waf_baseline_data(
-                    baseline.managed_rules,
-                    rate_rule_group_arn=arn,
-                    log_bucket=baseline.logging.bucket if baseline.logging else None,
-                )
-            except (KeyError, ValueError) as error:
-                return [Problem(path, str(error).strip("'\""))]
-            included = include_map(baseline.targets) or {}
-            requests.append(
-                (
-                    path,
-                    policy_request(
-                        f"waf-baseline-{key}",
-                        "WAFV2",
-                        managed_service_data_text(data),
-                        [resource_type],
-                        resource_tags=dict(baseline.exclude_tag),
-                        exclude_resource_tags=bool(baseline.exclude_tag),
-                        accounts=included.get("accounts", []),
-                        org_units=included.get("orgunits", []),
-                    ),
-                )
+    # The same records the program declares its policies from (components/organization_fms.py).
+    for policy in firewall_manager_policies(organization):
+        path: KeyPath = (O, "firewall_manager", policy.setting)
+        arn = None
+        if policy.rate_limit is not None:
+            kind = "global" if policy.scope == "CLOUDFRONT" else "regional"
+            arn = (
+                f"arn:aws:wafv2:{policy.region}:{config.account_id}:{kind}/rulegroup/"
+                f"guard-baseline-rate-{policy.key}/{_PLACEHOLDER_ID}"
             )
-        if fms.shield is not None:
-            shield = shield_data(
-                fms.shield.automatic_l7_mitigation, cloudfront=scope == "CLOUDFRONT"
+        try:
+            text = managed_service_data_of(policy, arn)
+        except (KeyError, ValueError) as error:
+            return [Problem(path, str(error).strip("'\""))]
+        request = policy_request_of(policy, text)
+        problems += [
+            Problem(path, f"AWS would refuse it: {error}") for error in policy_errors(request)
+        ]
+        if text is not None and len(text) > OLD_MANAGED_SERVICE_DATA_MAX:
+            warnings.append(
+                f"{format_key_path(path)}: the {policy.key} policy's ManagedServiceData has "
+                f"{len(text):,} characters. The fms model allows "
+                f"{MANAGED_SERVICE_DATA_MAX:,} today, but older releases of it allowed "
+                f"{OLD_MANAGED_SERVICE_DATA_MAX:,} (botocore 1.29.0), and tools built on "
+                "them refuse it"
             )
-            included = include_map(fms.shield.targets) or {}
-            requests.append(
-                (
-                    (O, "firewall_manager", "shield"),
-                    policy_request(
-                        f"shield-{key}",
-                        "SHIELD_ADVANCED",
-                        managed_service_data_text(shield) if shield else None,
-                        [resource_type],
-                        accounts=included.get("accounts", []),
-                        org_units=included.get("orgunits", []),
-                    ),
-                )
-            )
-        for path, request in requests:
-            problems += [
-                Problem(path, f"AWS would refuse it: {error}") for error in policy_errors(request)
-            ]
-            text = str(request["SecurityServicePolicyData"].get("ManagedServiceData") or "")
-            if len(text) > OLD_MANAGED_SERVICE_DATA_MAX:
-                warnings.append(
-                    f"{format_key_path(path)}: the {key} policy's ManagedServiceData has "
-                    f"{len(text):,} characters. The fms model allows "
-                    f"{MANAGED_SERVICE_DATA_MAX:,} today, but older releases of it allowed "
-                    f"{OLD_MANAGED_SERVICE_DATA_MAX:,} (botocore 1.29.0), and tools built on "
-                    "them refuse it"
-                )
     if fms.waf_baseline is not None:
         baseline = fms.waf_baseline
         wcu = baseline_wcu(baseline.managed_rules, rate_rule_group=baseline.rate_limit is not None)

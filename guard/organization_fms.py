@@ -24,7 +24,12 @@ from typing import Any, Literal
 from botocore.model import Shape
 
 from guard.aws_model import service_model
-from guard.organization import ALB_RESOURCE_TYPE, CLOUDFRONT_RESOURCE_TYPE
+from guard.organization import (
+    ALB_RESOURCE_TYPE,
+    CLOUDFRONT_RESOURCE_TYPE,
+    FirewallManagerPolicy,
+    include_map,
+)
 from guard.waf_catalog import IP_REPUTATION, KNOWN_BAD_INPUTS, group_by_alias
 from guard.waf_rules import MAX_WCU, statement_wcu
 
@@ -414,3 +419,38 @@ def policy_request_from_inputs(props: Mapping[str, Any]) -> dict[str, Any]:
     if props.get("description"):
         policy["PolicyDescription"] = props["description"]
     return policy
+
+
+def managed_service_data_of(
+    policy: FirewallManagerPolicy, rate_rule_group_arn: str | None
+) -> str | None:
+    """The ManagedServiceData text of one of guard:organization's policies (None: Shield on
+    other than CloudFront, whose data AWS documents as empty). ValueError or KeyError (from
+    :func:`waf_baseline_data`) for a baseline WAF would refuse."""
+    if policy.policy_type == WAFV2:
+        data = waf_baseline_data(
+            policy.managed_rules,
+            rate_rule_group_arn=rate_rule_group_arn,
+            log_bucket=policy.log_bucket,
+        )
+        return managed_service_data_text(data)
+    assert policy.mitigation is not None
+    shield = shield_data(policy.mitigation, cloudfront=policy.scope == "CLOUDFRONT")
+    return managed_service_data_text(shield) if shield else None
+
+
+def policy_request_of(
+    policy: FirewallManagerPolicy, managed_service_data: str | None
+) -> dict[str, Any]:
+    """The PutPolicy ``Policy`` the program's ``aws.fms.Policy`` for ``policy`` asks for."""
+    included = include_map(policy.targets) or {}
+    return policy_request(
+        policy.name,
+        policy.policy_type,
+        managed_service_data,
+        [policy.resource_type],
+        resource_tags=dict(policy.exclude_tag),
+        exclude_resource_tags=bool(policy.exclude_tag),
+        accounts=included.get("accounts", []),
+        org_units=included.get("orgunits", []),
+    )
