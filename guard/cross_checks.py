@@ -12,6 +12,7 @@ from guard import (
     alerts_checks,
     checks,
     ci_checks,
+    costs_checks,
     logs_checks,
     organization_checks,
     policy_checks,
@@ -40,4 +41,5 @@ CROSS_CHECKS = (
     shield_checks.endpoint_shield_settings,
     shield_checks.srt_role_in_account,
     policy_checks.policy_exceptions,
+    costs_checks.per_product_names,
 )

@@ -9,6 +9,7 @@ from pydantic import Field, StringConstraints, model_validator
 from guard.config.alerts import AlertsConfig, DetectionConfig
 from guard.config.base import ACCOUNT_ID_RE, REGION_RE, Day, Reason, StrictModel
 from guard.config.ci import CiConfig, PipelineConfig
+from guard.config.costs import CostsConfig
 from guard.config.logs import LogsConfig
 from guard.config.organization import OrganizationConfig
 from guard.config.products import Product, WafConfig
@@ -63,6 +64,8 @@ class StackConfig(StrictModel):
     tuners: dict[TunerService, TunerAccess] = {}
     #: This account is the organization's delegated administrator for detection, WAF and Shield.
     organization: OrganizationConfig | None = None
+    #: The usage the cost estimate assumes (every figure has a default the estimate states).
+    costs: CostsConfig = CostsConfig()
 
     @model_validator(mode="after")
     def _siem_from_logs(self) -> StackConfig:
