@@ -10,6 +10,7 @@ from guard.diff_policy import where
 from guard.plan import PlanResult
 from guard.policy_run import PolicyOutcome
 from guard.report_account import account_sections
+from guard.report_costs import costs_json, plan_estimate, render_costs_markdown, render_costs_text
 from guard.report_waf import render_waf_markdown, render_waf_text, waf_annotations
 from guard.resource_types import ROLE
 
@@ -34,6 +35,7 @@ def render_text(plan: PlanResult, extra_sections: Iterable[str] = ()) -> str:
     out += list(extra_sections)
     out += render_waf_text(plan)
     out += account_sections(plan, markdown=False)
+    out += render_costs_text(plan_estimate(plan))
     boundary = boundary_line(plan)
     if boundary:
         out += [f"IAM: {boundary}", ""]
@@ -48,6 +50,7 @@ def render_markdown(plan: PlanResult, extra_sections: Iterable[str] = ()) -> str
     out += list(extra_sections)
     out += render_waf_markdown(plan)
     out += account_sections(plan, markdown=True)
+    out += render_costs_markdown(plan_estimate(plan))
     boundary = boundary_line(plan)
     if boundary:
         out += [f"**IAM**: {boundary}", ""]
@@ -66,6 +69,8 @@ def render_json(plan: PlanResult, extra: Mapping[str, Any] | None = None) -> str
         "warnings": list(plan.loaded.warnings),
         # What no input holds (reasons, expiry, a tuner's band), for guard diff; not deployed.
         "annotations": waf_annotations(plan),
+        # The monthly estimate (README, "Costs"): lines, totals, assumptions, prices.
+        "costs": costs_json(plan),
     }
     document.update(extra or {})
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
