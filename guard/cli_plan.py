@@ -178,9 +178,28 @@ def diff_with_base(
         known = unknown_stack_message(stack) or f"no stack {stack!r}"
         raise SideError([f"{known}; and none at {ref} either"])
     result = diff_documents(
-        base, head, base_label=ref, head_label=WORKING_TREE, today=today or date.today()
+        base,
+        head,
+        base_label=ref,
+        head_label=WORKING_TREE,
+        today=today or date.today(),
+        pull_request_policies=pull_request_policies(policy_pack),
     )
     return result, planned
+
+
+def pull_request_policies(policy_pack: Path | None) -> list[Any]:
+    """The pack's pull-request policies (``policies/pull_request``); none, said on stderr, when
+    the default pack is not here (``guard diff OLD.json NEW.json`` run elsewhere)."""
+    from guard.policy_run import PolicyPackError, load_pull_request_policies
+
+    try:
+        return load_pull_request_policies(policy_pack or Path("policies"))
+    except PolicyPackError as error:
+        if policy_pack is not None:
+            raise SideError([f"guard diff: {error}"]) from None
+        print(f"guard diff: pull-request policies not run: {error}", file=sys.stderr)
+        return []
 
 
 def run_plan(args: argparse.Namespace) -> int:
@@ -328,6 +347,7 @@ def run_diff(args: argparse.Namespace) -> int:
                 base_label=str(old),
                 head_label=str(new),
                 today=args.today or date.today(),
+                pull_request_policies=pull_request_policies(None),
             )
         else:
             result, _ = diff_with_base(

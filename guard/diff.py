@@ -7,6 +7,7 @@ not know about disappears from the review, and orders the result: weakening chan
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal
@@ -21,6 +22,7 @@ from guard import (
     diff_siem,
     diff_waf,
 )
+from guard.costs_delta import CostDelta, cost_delta
 from guard.diff_model import (
     DESCRIPTIVE_INPUTS,
     AreaDiffer,
@@ -28,10 +30,12 @@ from guard.diff_model import (
     Effect,
     PlanDocument,
     PlanResource,
+    PullRequestChange,
     compact,
     leaf_changes,
     summary,
 )
+from guard.policy_run import run_pull_request_policies
 
 #: The areas' differs, in the order their sections read (the policy area's comes last: it
 #: depends on the day waivers are judged, see :func:`differs_for`).
@@ -63,6 +67,10 @@ class DiffResult:
     head: str
     status: Status
     changes: tuple[Change, ...]
+    #: What the change does to the monthly cost estimate (README, "Costs").
+    costs: CostDelta | None = None
+    #: The pull-request policies' findings (``policies/pull_request``): advisory or mandatory.
+    findings: tuple[dict[str, str], ...] = ()
 
     @property
     def summary(self) -> dict[str, int]:
@@ -80,6 +88,8 @@ class DiffResult:
             "status": self.status,
             "changes": [c.to_json() for c in self.changes],
             "summary": self.summary,
+            "costs": self.costs.to_json() if self.costs is not None else None,
+            "pull_request_policies": list(self.findings),
         }
 
 
@@ -90,9 +100,11 @@ def diff_documents(
     base_label: str,
     head_label: str,
     today: date | None = None,
+    pull_request_policies: Sequence[Any] = (),
 ) -> DiffResult:
     """Compare two plans of a stack (either side may be :meth:`PlanDocument.missing`); with
-    ``today``, waivers that expire within 30 days of it are noted."""
+    ``today``, waivers that expire within 30 days of it are noted. The cost estimate of both
+    sides is compared, and ``pull_request_policies`` judge the change."""
     changes = tuple(compare(base, head, today))
     if not base.exists:
         status: Status = "new stack"
@@ -100,9 +112,10 @@ def diff_documents(
         status = "stack removed"
     else:
         status = "changed" if changes else "unchanged"
-    return DiffResult(
-        head.stack if head.exists else base.stack, base_label, head_label, status, changes
-    )
+    stack = head.stack if head.exists else base.stack
+    costs = cost_delta(base.plain(), head.plain())
+    findings = run_pull_request_policies(pull_request_policies, PullRequestChange(stack, costs))
+    return DiffResult(stack, base_label, head_label, status, changes, costs, tuple(findings))
 
 
 def compare(base: PlanDocument, head: PlanDocument, today: date | None = None) -> list[Change]:

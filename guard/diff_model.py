@@ -13,7 +13,10 @@ import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, Literal, get_args
+from typing import TYPE_CHECKING, Any, Literal, get_args
+
+if TYPE_CHECKING:
+    from guard.costs_delta import CostDelta
 
 Effect = Literal["weakens", "strengthens", "neutral"]
 Area = Literal[
@@ -81,6 +84,15 @@ class Change:
         )
 
 
+@dataclass(frozen=True)
+class PullRequestChange:
+    """What a pull-request policy (``policies/pull_request``) sees: the stack, and what the
+    change does to its monthly cost estimate (None when it could not be estimated)."""
+
+    stack: str
+    costs: CostDelta | None
+
+
 class PlanDocumentError(ValueError):
     """A file that is not a plan JSON document (what it lacks, where)."""
 
@@ -132,6 +144,8 @@ class PlanDocument:
     exceptions_applied: tuple[Mapping[str, Any], ...] = ()
     #: What the configuration says about resources that no input holds (README, "Plan JSON").
     annotations: Mapping[str, Any] = field(default_factory=dict)
+    #: The plan's cost estimate as written (README, "Costs"); empty for a plan without one.
+    costs: Mapping[str, Any] = field(default_factory=dict)
     exists: bool = True
 
     @classmethod
@@ -159,12 +173,31 @@ class PlanDocument:
             policies=tuple(document.get("policies") or ()),
             exceptions_applied=tuple(document.get("policy_exceptions_applied") or ()),
             annotations=document.get("annotations") or {},
+            costs=document.get("costs") or {},
         )
 
     @classmethod
     def missing(cls, stack: str) -> PlanDocument:
         """The side of a stack that does not exist (new at the head, removed at the base)."""
         return cls(stack=stack, exists=False)
+
+    def plain(self) -> dict[str, Any]:
+        """The parts of the plan JSON a cost estimate reads: resources, annotations, costs."""
+        return {
+            "resources": [
+                {
+                    "urn": r.urn,
+                    "type": r.type,
+                    "name": r.name,
+                    "parent": r.parent,
+                    "region": r.region,
+                    "inputs": r.inputs,
+                }
+                for r in self.resources
+            ],
+            "annotations": self.annotations,
+            "costs": self.costs,
+        }
 
     @cached_property
     def by_urn(self) -> dict[str, PlanResource]:

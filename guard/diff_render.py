@@ -14,6 +14,8 @@ from __future__ import annotations
 import json
 import re
 
+from guard.costs import quantity_text
+from guard.costs_delta import signed_usd
 from guard.diff import DiffResult
 from guard.diff_model import EFFECT_ORDER, Change, Effect
 
@@ -112,6 +114,7 @@ def render_text(result: DiffResult) -> str:
         f"({_one_line(result.base)} → {_one_line(result.head)})",
         verdict(result),
     ]
+    out += cost_lines(result)
     if result.changes:
         area_width = max(len(c.area) for c in result.changes)
         subject_width = min(SUBJECT_WIDTH, max(len(_one_line(c.subject)) for c in result.changes))
@@ -119,6 +122,54 @@ def render_text(result: DiffResult) -> str:
             out.append("")
             out += [_text_line(c, area_width, subject_width) for c in changes]
     return "\n".join(out) + "\n"
+
+
+def cost_lines(result: DiffResult) -> list[str]:
+    """The monthly estimate's change and the pull-request policies' findings, as text."""
+    out: list[str] = []
+    costs = result.costs
+    if costs is not None and (costs.changes or costs.commitment_line()):
+        out.append(f"costs: {_one_line(costs.summary())}")
+        commitment = costs.commitment_line()
+        if commitment:
+            out.append(f"  {commitment}")
+        out += [f"  note: {note}" for note in costs.notes]
+    out += [
+        f"{f['enforcement_level'].upper()} {f['policy']}: {_one_line(f['message'])}"
+        for f in result.findings
+    ]
+    return out
+
+
+def _cost_markdown(result: DiffResult) -> list[str]:
+    costs = result.costs
+    out: list[str] = []
+    if costs is not None and (costs.changes or costs.commitment_line()):
+        out += [f"**Costs**: {escape_markdown(costs.summary())}", ""]
+        commitment = costs.commitment_line()
+        if commitment:
+            out += [f"- {escape_markdown(commitment)}"]
+        if costs.changes:
+            out += [
+                f"<details><summary>{_plural(len(costs.changes), 'cost driver')} changed</summary>",
+                "",
+                "| product | resource | driver | before | after | USD/month |",
+                "|---|---|---|---:|---:|---:|",
+            ]
+            out += [
+                f"| {escape_markdown(c.product)} | {code(c.resource)} | {escape_markdown(c.what)} "
+                f"(`{c.driver}`) | {quantity_text(c.before_quantity)} | {quantity_text(c.after_quantity)} | "
+                f"{escape_markdown(signed_usd(c.delta))} |"
+                for c in costs.changes
+            ]
+            out += ["", "</details>"]
+        out += [f"- {escape_markdown(note)}" for note in costs.notes]
+        out.append("")
+    out += [
+        f"> **{f['enforcement_level']}** {code(f['policy'])}: {escape_markdown(f['message'])}"
+        for f in result.findings
+    ]
+    return [*out, ""] if result.findings else out
 
 
 # --- markdown --------------------------------------------------------------------------------
@@ -162,8 +213,10 @@ def render_markdown(result: DiffResult) -> str:
     """The pull-request comment: marker, heading, verdict, weakening changes, then the rest."""
     marker = MARKER.format(stack=result.stack)
     sides = f"{code(result.base)} → {code(result.head)}"
+    extra = _cost_markdown(result)
     if result.status == "unchanged":
-        return f"{marker}\nno change to protections in {code(result.stack)} ({sides})\n"
+        head = f"{marker}\nno change to protections in {code(result.stack)} ({sides})\n"
+        return head + ("\n" + "\n".join(extra).rstrip("\n") + "\n" if extra else "")
     out = [
         marker,
         f"## guard diff: {code(result.stack)}",
@@ -172,6 +225,7 @@ def render_markdown(result: DiffResult) -> str:
         "",
         f"base {code(result.base)} → head {code(result.head)}",
         "",
+        *extra,
     ]
     groups = dict(_grouped(result))
     weakening = groups.get("weakens", [])

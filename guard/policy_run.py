@@ -28,6 +28,7 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
+from guard.diff_model import PullRequestChange
 from guard.plan import PlanResult, ResourceRecord, with_stack_config
 
 PACK_DEFAULT_LEVEL = EnforcementLevel.MANDATORY
@@ -71,8 +72,9 @@ class PolicyPackError(Exception):
     """The policy pack directory cannot be loaded."""
 
 
-def load_pack(path: Path) -> list[Policy]:
-    """The policies of the pack at ``path`` (a package exposing ``all_policies()``)."""
+def _pack_module(path: Path) -> ModuleType:
+    """The pack's package at ``path``, imported once (a package whose ``__init__.py`` exposes
+    ``all_policies()``)."""
     init = path / "__init__.py"
     if not init.is_file():
         raise PolicyPackError(f"{path}: not a policy pack (no __init__.py with all_policies())")
@@ -91,7 +93,38 @@ def load_pack(path: Path) -> list[Policy]:
         spec.loader.exec_module(module)
     if not hasattr(module, "all_policies"):
         raise PolicyPackError(f"{path}: the pack's __init__.py has no all_policies()")
-    return list(module.all_policies())
+    return module
+
+
+def load_pack(path: Path) -> list[Policy]:
+    """The policies of the pack at ``path`` (a package exposing ``all_policies()``)."""
+    return list(_pack_module(path).all_policies())
+
+
+def load_pull_request_policies(path: Path) -> list[Any]:
+    """The pack's pull-request policies (``all_pull_request_policies()``; none if it has no
+    such function, as a pack written before them)."""
+    found = getattr(_pack_module(path), "all_pull_request_policies", None)
+    return list(found()) if found is not None else []
+
+
+def run_pull_request_policies(
+    policies: Sequence[Any], change: PullRequestChange
+) -> list[dict[str, str]]:
+    """Each pull-request policy's findings on ``change``, as the diff JSON carries them."""
+    findings: list[dict[str, str]] = []
+    for policy in policies:
+        meta = policy.meta
+        findings += [
+            {
+                "policy": meta.name,
+                "severity": meta.severity.value,
+                "enforcement_level": meta.enforcement.value,
+                "message": message,
+            }
+            for message in policy.check(change)
+        ]
+    return findings
 
 
 def _options(record: ResourceRecord) -> PolicyResourceOptions:

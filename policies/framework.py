@@ -33,6 +33,7 @@ from guard.ci_scope import boundary_name
 from guard.config import ConfigError, LoadedConfig, load_stack_config, raw_from_pulumi
 from guard.config.loader import secret_keys_from_pulumi, stack_file_for
 from guard.config.stack import PolicyException, StackConfig
+from guard.diff_model import PullRequestChange
 from guard.iam_eval import as_list
 from guard.waf_rules import owner_tags
 
@@ -82,6 +83,18 @@ class Meta:
             return None
         name, _, reference = self.control.partition(" ")
         return PolicyComplianceFramework(name=name, reference=reference)
+
+
+@dataclass(frozen=True)
+class PullRequestPolicy:
+    """A rule about a change, run by ``guard diff`` (see ``policies/pull_request``)."""
+
+    meta: Meta
+    check: Callable[[PullRequestChange], list[str]]
+
+    @property
+    def name(self) -> str:
+        return self.meta.name
 
 
 @dataclass(frozen=True)

@@ -123,7 +123,16 @@ def test_the_json_document_is_the_documented_contract_and_byte_stable() -> None:
     second = json.dumps(compare(copy.deepcopy(head)).to_json(), indent=2)
     assert first == second
     document = json.loads(first)
-    assert list(document) == ["stack", "base", "head", "status", "changes", "summary"]
+    assert list(document) == [
+        "stack",
+        "base",
+        "head",
+        "status",
+        "changes",
+        "summary",
+        "costs",
+        "pull_request_policies",
+    ]
     assert list(document["changes"][0]) == [
         "area",
         "subject",

@@ -155,7 +155,8 @@ def test_new_stack_and_removed_stack(repo: Path) -> None:
     comment = result.stdout
     # The plan's own exit code: 1 when a mandatory policy is violated (shown above the fold).
     assert result.returncode in (0, 1), result.stderr
-    assert (result.returncode == 1) == ("mandatory violation(s)" in comment.split("<details>")[0])
+    above_the_fold = comment.split("<details><summary>Full plan</summary>")[0]
+    assert (result.returncode == 1) == ("mandatory violation(s)" in above_the_fold)
     assert comment.startswith("<!-- guard-plan:fresh -->\n## guard diff: `fresh`\n")
     assert comment.count("<!-- guard-plan:") == 1
     assert "**new stack: " in comment

@@ -232,7 +232,16 @@ def test_json_is_the_documented_contract_and_byte_stable() -> None:
     again = render_json(result(TAGS, RATE, SQLI, BLOCKLIST))
     assert first == again and first.encode() == again.encode()
     document = json.loads(first)
-    assert list(document) == ["stack", "base", "head", "status", "changes", "summary"]
+    assert list(document) == [
+        "stack",
+        "base",
+        "head",
+        "status",
+        "changes",
+        "summary",
+        "costs",
+        "pull_request_policies",
+    ]
     assert document["summary"] == {"weakens": 2, "strengthens": 1, "neutral": 1}
     assert [c["effect"] for c in document["changes"]] == [
         "weakens",
