@@ -2,12 +2,12 @@
 codes that mean "denied" or "throttled" across the services they call.
 
 ``guard audit`` (:mod:`guard.audit_aws`) and ``guard siem reload`` (:mod:`guard.siem_reload`)
-each turn these into their own one-line errors.
+each turn these into their own one-line errors; the refresh scripts use :func:`describe_failure`.
 """
 
 from __future__ import annotations
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
 #: Refused for lack of permission, or for credentials AWS does not accept.
 DENIED_CODES = frozenset(
@@ -38,3 +38,13 @@ def error_parts(error: ClientError) -> tuple[str, str]:
     """The error's code and its message on one line (AWS messages may hold newlines)."""
     details = error.response.get("Error", {})
     return str(details.get("Code", "")), " ".join(str(details.get("Message", "")).split())
+
+
+def describe_failure(error: BotoCoreError | ClientError) -> str:
+    """One line for a call that failed: no credentials, refused by AWS, or not made at all."""
+    if isinstance(error, NoCredentialsError):
+        return "no AWS credentials found. Use --profile, or set AWS_PROFILE or AWS_ACCESS_KEY_ID."
+    if isinstance(error, ClientError):
+        code, message = error_parts(error)
+        return f"AWS rejected {error.operation_name}: {code or '?'}: {message}."
+    return f"could not call AWS: {error}."

@@ -129,8 +129,8 @@ def _lifecycle_days(lifecycle: Resource) -> list[tuple[str, float]]:
 
 
 def logs(view: PlanView) -> None:
-    """Firehose ingestion per stream (the WAF logs' regional share), the log bucket's steady
-    state by storage class, and Athena's scans."""
+    """Firehose ingestion per stream (the WAF logs' regional share) and the log bucket's steady
+    state by storage class."""
     config = view.config
     shares = _request_shares(view)
     streams = view.of(STREAM)
@@ -173,53 +173,39 @@ def logs(view: PlanView) -> None:
                 assumption="waf_log_gb_per_month, log_compression_ratio",
                 resource_name=view.display_name(bucket),
             )
-    for workgroup in view.of(WORKGROUP):
-        view.add(
-            workgroup,
-            "athena.scanned",
-            "TB scanned",
-            config.athena_tb_scanned_per_month,
-            assumption="athena_tb_scanned_per_month",
-        )
 
 
-def detection(view: PlanView) -> None:
-    """GuardDuty's analysed events and logs per detector; Security Hub's checks and findings."""
-    config = view.config
-    for detector in view.of(DETECTOR):
-        view.add(
-            detector,
-            "guardduty.cloudtrail_events",
-            "CloudTrail management events analysed",
-            config.cloudtrail_events_per_month,
-            assumption="cloudtrail_events_per_month",
-        )
-        view.add(
-            detector,
-            "guardduty.flow_dns_logs",
-            "GB of VPC flow and DNS logs analysed",
-            config.flow_dns_log_gb_per_month,
-            assumption="flow_dns_log_gb_per_month",
-        )
+#: Usage drivers of one assumption per resource: the resource type, then each line's price key,
+#: what it counts and the ``guard:costs`` figure it takes.
+PER_RESOURCE_USAGE: tuple[tuple[str, str, str, str], ...] = (
+    (WORKGROUP, "athena.scanned", "TB scanned", "athena_tb_scanned_per_month"),
+    (
+        DETECTOR,
+        "guardduty.cloudtrail_events",
+        "CloudTrail management events analysed",
+        "cloudtrail_events_per_month",
+    ),
+    (
+        DETECTOR,
+        "guardduty.flow_dns_logs",
+        "GB of VPC flow and DNS logs analysed",
+        "flow_dns_log_gb_per_month",
+    ),
+    (HUB, "securityhub.checks", "security checks", "security_checks_per_month"),
+    (HUB, "securityhub.findings", "findings ingested", "findings_per_month"),
+)
+
+
+def per_resource_usage(view: PlanView) -> None:
+    """Athena's scans per workgroup, GuardDuty's analysed events and logs per detector, Security
+    Hub's checks and findings per hub: each an assumption per resource."""
+    for type_token, key, what, assumption in PER_RESOURCE_USAGE:
+        for resource in view.of(type_token):
+            view.add(resource, key, what, getattr(view.config, assumption), assumption=assumption)
     if view.of(DETECTOR):
         view.sink.note(
             "GuardDuty's protection plans (S3, EKS, malware, runtime) are billed by what they "
             "scan; not estimated"
-        )
-    for hub in view.of(HUB):
-        view.add(
-            hub,
-            "securityhub.checks",
-            "security checks",
-            config.security_checks_per_month,
-            assumption="security_checks_per_month",
-        )
-        view.add(
-            hub,
-            "securityhub.findings",
-            "findings ingested",
-            config.findings_per_month,
-            assumption="findings_per_month",
         )
 
 
@@ -264,7 +250,7 @@ DRIVERS: tuple[Callable[[PlanView], None], ...] = (
     shield,
     organization,
     logs,
-    detection,
+    per_resource_usage,
     shared_building_blocks,
 )
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-from typing import TYPE_CHECKING
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
 from pulumi_policy import Policy
 
@@ -13,23 +14,24 @@ if TYPE_CHECKING:
     from policies.framework import PullRequestPolicy
 
 
+def _policies_of(package: ModuleType) -> list[Any]:
+    """The ``POLICY`` of every module in ``package``, sorted by name."""
+    found = [
+        importlib.import_module(f"{package.__name__}.{info.name}").POLICY
+        for info in pkgutil.iter_modules(package.__path__)
+    ]
+    return sorted(found, key=lambda p: p.name)
+
+
 def all_policies() -> list[Policy]:
     """Every policy of the pack, sorted by name (each rule module defines ``POLICY``)."""
     from policies import rules
 
-    found: list[Policy] = []
-    for info in pkgutil.iter_modules(rules.__path__):
-        module = importlib.import_module(f"{rules.__name__}.{info.name}")
-        found.append(module.POLICY)
-    return sorted(found, key=lambda p: p.name)
+    return _policies_of(rules)
 
 
 def all_pull_request_policies() -> list[PullRequestPolicy]:
     """Every pull-request policy (``policies/pull_request``), sorted by name."""
     from policies import pull_request
 
-    found: list[PullRequestPolicy] = []
-    for info in pkgutil.iter_modules(pull_request.__path__):
-        module = importlib.import_module(f"{pull_request.__name__}.{info.name}")
-        found.append(module.POLICY)
-    return sorted(found, key=lambda p: p.name)
+    return _policies_of(pull_request)

@@ -32,8 +32,9 @@ from typing import Any, Literal
 
 import boto3
 import yaml
-from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+from botocore.exceptions import BotoCoreError, ClientError
 
+from guard.aws_errors import describe_failure
 from guard.prices import KINDS, PRICES_FILE, PriceBookError, parse_price_book
 
 #: The Price List query API is served from a few regions only; it covers every region's prices.
@@ -479,17 +480,8 @@ def main(argv: Sequence[str] | None = None, *, client: Any = None) -> int:
                 "pricing", region_name=PRICING_REGION, endpoint_url=args.endpoint_url
             )
         new, results = refresh(data, client, extra_regions=args.region, today=today)
-    except NoCredentialsError:
-        return _error(
-            "no AWS credentials found. Use --profile, or set AWS_PROFILE or AWS_ACCESS_KEY_ID."
-        )
-    except ClientError as exc:
-        err = exc.response.get("Error", {})
-        return _error(
-            f"AWS rejected {exc.operation_name}: {err.get('Code', '?')}: {err.get('Message', '')}."
-        )
-    except BotoCoreError as exc:
-        return _error(f"could not call AWS: {exc}.")
+    except (BotoCoreError, ClientError) as exc:
+        return _error(describe_failure(exc))
     except PriceListError as exc:
         return _error(f"unexpected Price List answer: {exc}.")
 

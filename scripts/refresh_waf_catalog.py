@@ -25,8 +25,9 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import boto3
 import yaml
-from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+from botocore.exceptions import BotoCoreError, ClientError
 
+from guard.aws_errors import describe_failure
 from guard.waf_catalog import (
     DEFAULT_PATH,
     LABEL_PREFIX,
@@ -295,17 +296,8 @@ def main(argv: Sequence[str] | None = None, *, client: Any = None) -> int:
             f"DescribeManagedRuleGroup (Scope={SCOPE}, {region})"
         )
         new, changes = refresh(data, client, stamp=stamp)
-    except NoCredentialsError:
-        return _error(
-            "no AWS credentials found. Use --profile, or set AWS_PROFILE or AWS_ACCESS_KEY_ID."
-        )
-    except ClientError as exc:
-        err = exc.response.get("Error", {})
-        return _error(
-            f"AWS rejected {exc.operation_name}: {err.get('Code', '?')}: {err.get('Message', '')}."
-        )
-    except BotoCoreError as exc:
-        return _error(f"could not call AWS: {exc}.")
+    except (BotoCoreError, ClientError) as exc:
+        return _error(describe_failure(exc))
 
     new_text = dump_catalog(new)
     try:
