@@ -23,6 +23,7 @@ from guard.resource_types import (
     DETECTOR,
     FMS_POLICY,
     FUNCTION,
+    GUARDDUTY_ORGANIZATION,
     HUB,
     KEY,
     SHIELD_TYPES,
@@ -71,11 +72,15 @@ def shield(view: PlanView) -> None:
     if not anchors:
         return
     anchor = anchors[0]
-    note = (
-        "this stack subscribes the account (guard:shield.subscription: create)"
-        if subscribing
-        else "the account is already subscribed; the fee is paid once per organisation"
-    )
+    if subscribing:
+        note = "this stack subscribes the account (guard:shield.subscription: create)"
+    elif view.of(PROTECTION):
+        note = "the account is already subscribed; the fee is paid once per organisation"
+    else:
+        note = (
+            "Firewall Manager's Shield Advanced policies protect accounts under the "
+            "organisation's subscription; the fee is paid once per organisation"
+        )
     view.add(
         anchor,
         "shield.subscription",
@@ -93,6 +98,12 @@ def organization(view: PlanView) -> None:
     """A monthly fee per Firewall Manager policy per region."""
     for policy in view.of(FMS_POLICY):
         view.add(policy, "fms.policy", "Firewall Manager policy", 1)
+    if view.of(FMS_POLICY) or view.of(GUARDDUTY_ORGANIZATION):
+        view.sink.note(
+            "the member accounts' own charges (their GuardDuty, Security Hub, AWS Config, and "
+            "the web ACLs Firewall Manager creates in them) are billed to each account, not to "
+            "this stack"
+        )
 
 
 def _request_shares(view: PlanView) -> dict[str, float]:

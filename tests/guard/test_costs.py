@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from guard.config import ConfigError, load_stack_config
+from guard.config import ConfigError, load_stack_config, load_stack_file
 from guard.config.costs import CostsConfig
 from guard.costs import CostLine, Estimate, apply_free_tiers, assumptions_of
 from guard.costs_drivers import estimate
@@ -21,7 +21,7 @@ from guard.plan import run_program
 from guard.prices import PriceBook, load_price_book, parse_price_book
 from guard.report import render_json
 from guard.waf_rules import INCLUDED_WCU
-from tests.conftest import TODAY, alb_arn, load, minimal_product, raw_config
+from tests.conftest import ROOT, TODAY, alb_arn, load, minimal_product, raw_config
 from tests.guard.diff_plans import ALERTS
 
 REGIONS = ("ap-northeast-1", "us-east-1")
@@ -303,3 +303,20 @@ def test_a_hand_edited_plan_with_a_parent_cycle_is_estimated_without_hanging() -
     ]
     est = estimate(resources, {}, CostsConfig(), BOOK)
     assert [(line.price_key, line.area) for line in est.lines] == [("kms.key", "logs")]
+
+
+def test_an_organization_stack_pays_per_firewall_manager_policy_and_names_the_members_bills() -> (
+    None
+):
+    path = ROOT / "examples" / "organization" / "stacks" / "Pulumi.org.yaml"
+    loaded = load_stack_file(path, today=TODAY)
+    document = json.loads(render_json(run_program(loaded, "org")))
+    est = estimate(document["resources"], document["annotations"], loaded.config.costs, BOOK)
+    policies = [r for r in document["resources"] if r["type"] == "aws:fms/policy:Policy"]
+    fms = lines(est, price_key="fms.policy")
+    assert len(fms) == len(policies) > 0
+    assert sum(line.monthly for line in fms) == pytest.approx(
+        len(policies) * unit_price("fms.policy")
+    )
+    assert one(est, price_key="shield.subscription").note.startswith("Firewall Manager's Shield")
+    assert any("member accounts' own charges" in note for note in est.notes)
