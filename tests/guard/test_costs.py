@@ -315,8 +315,9 @@ def test_an_organization_stack_pays_per_firewall_manager_policy_and_names_the_me
     policies = [r for r in document["resources"] if r["type"] == "aws:fms/policy:Policy"]
     fms = lines(est, price_key="fms.policy")
     assert len(fms) == len(policies) > 0
+    # Each policy at its own region's price (the distinct book prices us-east-1 higher).
     assert sum(line.monthly for line in fms) == pytest.approx(
-        len(policies) * unit_price("fms.policy")
+        sum(unit_price("fms.policy", line.region) for line in fms)
     )
-    assert one(est, price_key="shield.subscription").note.startswith("Firewall Manager's Shield")
+    assert str(one(est, price_key="shield.subscription").note).startswith("Firewall Manager's")
     assert any("member accounts' own charges" in note for note in est.notes)
