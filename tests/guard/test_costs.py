@@ -253,6 +253,26 @@ def test_every_function_alarm_and_key_of_the_plan_has_a_line() -> None:
         assert len(lines(est, price_key=key)) == len(declared) > 0
 
 
+def test_a_functions_duration_is_its_invocations_times_seconds_times_memory_in_gb() -> None:
+    document = plan_json(
+        alerts=ALERTS,
+        detection={},
+        costs={"function_invocations_per_month": 3_000, "function_seconds_per_invocation": 2.5},
+    )
+    est = estimate_of(document)
+    functions = {
+        r["inputs"]["name"]: r["inputs"]["memorySize"]
+        for r in document["resources"]
+        if r["type"] == "aws:lambda/function:Function"
+    }
+    for name, memory in functions.items():
+        duration = one(est, price_key="lambda.duration", resource=name)
+        assert duration.quantity == pytest.approx(3_000 * 2.5 * memory / 1024)
+        price = unit_price("lambda.duration", duration.region)
+        assert duration.monthly == pytest.approx(duration.quantity * price)
+        assert one(est, price_key="lambda.requests", resource=name).quantity == 3_000
+
+
 def test_the_estimate_is_deterministic_and_its_json_states_every_assumption() -> None:
     costs = {"requests_per_month": {"default": 1_000_000, "store": 2_000_000}}
     first = estimate_of(plan_json(costs=costs)).to_json()
