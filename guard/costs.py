@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from guard.config.costs import DEFAULT_KEY, CostsConfig
+from guard.config.costs import CostsConfig
 from guard.prices import Kind, Price, PriceBook
 
 #: Where a line without a product belongs: resources the whole stack shares.
@@ -186,13 +186,6 @@ def assumptions_of(document: Mapping[str, Any]) -> CostsConfig | None:
         return CostsConfig.model_validate(chosen)
     except ValueError:
         return None
-
-
-def per_product_assumption(config: CostsConfig, field_name: str, product: str | None) -> str:
-    """The key path of the per-product figure a product uses (its own, else ``default``)."""
-    values: Mapping[str, int] = getattr(config, field_name)
-    key = product if product is not None and product in values else DEFAULT_KEY
-    return f"{field_name}.{key}"
 
 
 def apply_free_tiers(lines: Iterable[CostLine]) -> list[CostLine]:

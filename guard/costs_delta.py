@@ -136,6 +136,11 @@ class CostDelta:
         )
         return f"{head}: {self.drivers_text()}" if self.changes else head
 
+    @property
+    def moved(self) -> bool:
+        """Whether there is anything to show: a driver or the commitment changed."""
+        return bool(self.changes) or self.commitment_line() is not None
+
     def commitment_line(self) -> str | None:
         """The organisation-wide commitment when it appears or goes (it is not in the total)."""
         if round(self.base_commitment, 2) == round(self.head_commitment, 2):
@@ -210,19 +215,15 @@ def cost_delta(
     a side that does not exist (a new or removed stack) is an empty document."""
     book = prices or load_price_book()
     notes: list[str] = []
-    head_config = assumptions_of(head)
-    base_config = assumptions_of(base)
-    if head_config is None and base_config is None:
-        head_config = base_config = CostsConfig()
+    head_recorded, base_recorded = assumptions_of(head), assumptions_of(base)
+    if head_recorded is None and base_recorded is None:
         if base.get("resources") or head.get("resources"):
             notes.append("neither plan records cost assumptions: guard's defaults are used")
-    elif base_config is None:
-        base_config = head_config
-        if base.get("resources"):
-            notes.append("the base plan records no cost assumptions: the head's are used for it")
-    elif head_config is None:
-        head_config = base_config
-    assert head_config is not None and base_config is not None
+    elif base_recorded is None and base.get("resources"):
+        notes.append("the base plan records no cost assumptions: the head's are used for it")
+    # A side without recorded assumptions takes the other side's, or guard's defaults.
+    fallback = head_recorded or base_recorded or CostsConfig()
+    base_config, head_config = base_recorded or fallback, head_recorded or fallback
     estimates = [
         estimate(list(doc.get("resources") or ()), doc.get("annotations") or {}, config, book)
         for doc, config in ((base, base_config), (head, head_config))

@@ -14,12 +14,13 @@ from typing import Any
 
 from guard.config.base import GLOBAL_REGION
 from guard.config.costs import CostsConfig
-from guard.costs import CostLine, Estimate, apply_free_tiers, per_product_assumption
+from guard.costs import CostLine, Estimate, apply_free_tiers
 from guard.costs_view import PlanView, Resource
 from guard.costs_waf import PROTECTION, waf
 from guard.prices import PriceBook
 from guard.resource_types import (
     ALARM,
+    BUCKET_TYPES,
     DETECTOR,
     FMS_POLICY,
     FUNCTION,
@@ -35,8 +36,7 @@ from guard.resource_types import (
 )
 
 SHIELD_SUBSCRIPTION = SHIELD_TYPES["subscription"]
-LIFECYCLE = "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
-BUCKET = "aws:s3/bucket:Bucket"
+BUCKET, LIFECYCLE = BUCKET_TYPES[0], BUCKET_TYPES[5]
 WAF_LOGS_COMPONENT = "guard:logs:WafLogs"
 ALB_LOGS_COMPONENT = "guard:logs:AlbLogs"
 #: S3 storage classes of a lifecycle transition, by price key.
@@ -55,8 +55,7 @@ def shield(view: PlanView) -> None:
     for protection in view.of(PROTECTION):
         arn = str((protection.get("inputs") or {}).get("resourceArn", ""))
         product = view.product(protection)
-        gigabytes = view.config.for_product("transfer", product)
-        assumption = per_product_assumption(view.config, "data_transfer_out_gb_per_month", product)
+        gigabytes, assumption = view.config.for_product("data_transfer_out_gb_per_month", product)
         if arn.startswith("arn:aws:cloudfront:"):
             key, region = "shield.data_transfer_out_cloudfront", GLOBAL_REGION
         else:
@@ -110,9 +109,8 @@ def _request_shares(view: PlanView) -> dict[str, float]:
     """Each region's share of the requests the web ACLs inspect (their logs' share)."""
     by_region: dict[str, float] = defaultdict(float)
     for acl in view.of(WEB_ACL):
-        by_region[str(acl.get("region") or GLOBAL_REGION)] += view.config.for_product(
-            "requests", view.product(acl)
-        )
+        requests, _ = view.config.for_product("requests_per_month", view.product(acl))
+        by_region[str(acl.get("region") or GLOBAL_REGION)] += requests
     total = sum(by_region.values())
     return {region: value / total for region, value in by_region.items()} if total else {}
 

@@ -43,16 +43,15 @@ class PlanView:
         self.annotations = annotations
         self.config = config
         self.prices = prices
+        self.sink = LineSink()
         self.by_urn = {str(r["urn"]): r for r in resources}
         self.types: dict[str, list[Resource]] = defaultdict(list)
-        for resource in resources:
-            self.types[str(resource["type"])].append(resource)
-        self.sink = LineSink()
+        #: How many resources of a type share a logical name (each area's ``function``).
         self.names: dict[tuple[str, str], int] = defaultdict(int)
-        for resource in resources:
-            self.names[(str(resource["type"]), str(resource["name"]))] += 1
         self.children: dict[str, list[Resource]] = defaultdict(list)
         for resource in resources:
+            self.types[str(resource["type"])].append(resource)
+            self.names[(str(resource["type"]), str(resource["name"]))] += 1
             if resource.get("parent"):
                 self.children[str(resource["parent"])].append(resource)
 
@@ -117,8 +116,6 @@ class PlanView:
         """A line for ``quantity`` of ``price_key`` on ``resource`` (in its region by default)."""
         where = region or str(resource.get("region") or GLOBAL_REGION)
         price = self.prices.get(price_key, where)
-        item = self.prices.prices[price_key]
-        kind = next(iter(item.values())).kind if item else "usage"
         self.sink.lines.append(
             CostLine(
                 area=area or self.area(resource),
@@ -128,7 +125,7 @@ class PlanView:
                 region=where,
                 what=what,
                 quantity=quantity,
-                kind=price.kind if price else kind,
+                kind=self.prices.kind(price_key),
                 price=price,
                 assumption=assumption,
                 note=note,

@@ -11,7 +11,6 @@ from collections import defaultdict
 from collections.abc import Mapping
 from typing import Any
 
-from guard.costs import per_product_assumption
 from guard.costs_view import PlanView, Resource
 from guard.resource_types import (
     ASSOCIATION,
@@ -102,10 +101,9 @@ class ShieldCoverage:
         return bool(served) and all(arn in self.protected for arn in served)
 
 
-def _paid_groups(view: PlanView, acl: Resource, rules: list[Mapping[str, Any]]) -> None:
-    product = view.product(acl)
-    requests = view.config.for_product("requests", product)
-    assumption = per_product_assumption(view.config, "requests_per_month", product)
+def _paid_groups(
+    view: PlanView, acl: Resource, rules: list[Mapping[str, Any]], requests: int, assumption: str
+) -> None:
     for rule in rules:
         group = (rule.get("statement") or {}).get("managedrulegroupstatement")
         if not isinstance(group, Mapping):
@@ -184,8 +182,7 @@ def waf(view: PlanView) -> None:
             kinds[_statement_kind(rule.get("statement"))] += 1
         for kind, count in sorted(kinds.items()):
             view.add(acl, f"{prefix}rule", kind, count, note=note)
-        requests = view.config.for_product("requests", product)
-        assumption = per_product_assumption(view.config, "requests_per_month", product)
+        requests, assumption = view.config.for_product("requests_per_month", product)
         view.add(
             acl,
             f"{prefix}requests",
@@ -195,7 +192,7 @@ def waf(view: PlanView) -> None:
             note=note,
         )
         _capacity(view, acl, requests, assumption)
-        _paid_groups(view, acl, rules)
+        _paid_groups(view, acl, rules, requests, assumption)
         tuned = tuned or any(
             "rulegroupreferencestatement" in (r.get("statement") or {}) for r in rules
         )

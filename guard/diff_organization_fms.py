@@ -36,9 +36,8 @@ from guard.diff_parts import (
 )
 from guard.organization import ALB_RESOURCE_TYPE, CLOUDFRONT_RESOURCE_TYPE
 from guard.organization_fms import parse_managed_service_data
+from guard.resource_types import FMS_POLICY, RULE_GROUP
 
-FMS_POLICY = "aws:fms/policy:Policy"
-RULE_GROUP = "aws:wafv2/ruleGroup:RuleGroup"
 #: The types this part reads (under the organization components).
 TYPES = (FMS_POLICY, RULE_GROUP)
 #: Shield's automatic application-layer mitigation (status, action): how strongly it acts.

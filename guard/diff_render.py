@@ -128,7 +128,7 @@ def cost_lines(result: DiffResult) -> list[str]:
     """The monthly estimate's change and the pull-request policies' findings, as text."""
     out: list[str] = []
     costs = result.costs
-    if costs is not None and (costs.changes or costs.commitment_line()):
+    if costs is not None and costs.moved:
         out.append(f"costs: {_one_line(costs.summary())}")
         commitment = costs.commitment_line()
         if commitment:
@@ -144,7 +144,7 @@ def cost_lines(result: DiffResult) -> list[str]:
 def _cost_markdown(result: DiffResult) -> list[str]:
     costs = result.costs
     out: list[str] = []
-    if costs is not None and (costs.changes or costs.commitment_line()):
+    if costs is not None and costs.moved:
         out += [f"**Costs**: {escape_markdown(costs.summary())}", ""]
         commitment = costs.commitment_line()
         if commitment:

@@ -81,12 +81,17 @@ class PriceBook:
             raise PriceBookError(f"no price {key!r} in {PRICES_FILE.name} (a bug in guard)")
         return self.prices[key].get(region)
 
-    def regions(self, key: str) -> list[str]:
-        return sorted(self.prices[key])
+    def _any(self, key: str) -> Price:
+        # Every region's entry of a key shares its description, unit and kind.
+        return next(iter(self.prices[key].values()))
 
     def describe(self, key: str) -> str:
         """What the price is for, in words ("S3 Standard storage")."""
-        return next(iter(self.prices[key].values())).description
+        return self._any(key).description
+
+    def kind(self, key: str) -> Kind:
+        """Whether the key is a fixed fee, a usage price or a commitment."""
+        return self._any(key).kind
 
 
 def _entry(key: str, region: str, item: dict[str, Any], value: Any) -> Price:
@@ -121,8 +126,8 @@ def parse_price_book(document: Any) -> PriceBook:
     prices: dict[str, dict[str, Price]] = {}
     for key, item in document["prices"].items():
         regions = item.get("regions") if isinstance(item, dict) else None
-        if not isinstance(regions, dict):
-            raise PriceBookError(f"prices.{key}: no 'regions' mapping")
+        if not isinstance(regions, dict) or not regions:
+            raise PriceBookError(f"prices.{key}: no 'regions' mapping with a price")
         prices[str(key)] = {
             str(region): _entry(str(key), str(region), item, value)
             for region, value in regions.items()

@@ -10,7 +10,7 @@ from guard.diff_policy import where
 from guard.plan import PlanResult
 from guard.policy_run import PolicyOutcome
 from guard.report_account import account_sections
-from guard.report_costs import costs_json, plan_estimate, render_costs_markdown, render_costs_text
+from guard.report_costs import plan_estimate, render_costs_markdown, render_costs_text
 from guard.report_waf import render_waf_markdown, render_waf_text, waf_annotations
 from guard.resource_types import ROLE
 
@@ -61,16 +61,18 @@ def render_markdown(plan: PlanResult, extra_sections: Iterable[str] = ()) -> str
 
 
 def render_json(plan: PlanResult, extra: Mapping[str, Any] | None = None) -> str:
+    resources = [r.to_json() for r in plan.resources]
+    annotations = waf_annotations(plan)
     document: dict[str, Any] = {
         "project": plan.project,
         "stack": plan.stack,
-        "resources": [r.to_json() for r in plan.resources],
+        "resources": resources,
         "outputs": plan.outputs,
         "warnings": list(plan.loaded.warnings),
         # What no input holds (reasons, expiry, a tuner's band), for guard diff; not deployed.
-        "annotations": waf_annotations(plan),
+        "annotations": annotations,
         # The monthly estimate (README, "Costs"): lines, totals, assumptions, prices.
-        "costs": costs_json(plan),
+        "costs": plan_estimate(plan, resources, annotations).to_json(),
     }
     document.update(extra or {})
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"

@@ -22,11 +22,16 @@ REFRESH_COMMAND = "python scripts/refresh_prices.py"
 PRICES_PATH = f"guard/{PRICES_FILE.parent.name}/{PRICES_FILE.name}"
 
 
-def plan_estimate(plan: PlanResult) -> Estimate:
-    """The estimate of a plan run, from its records as the plan JSON holds them."""
+def plan_estimate(
+    plan: PlanResult,
+    resources: list[dict[str, Any]] | None = None,
+    annotations: dict[str, Any] | None = None,
+) -> Estimate:
+    """The estimate of a plan run, from its records as the plan JSON holds them (give them
+    when they are at hand: the plan JSON builds both)."""
     return estimate(
-        [r.to_json() for r in plan.resources],
-        waf_annotations(plan),
+        resources if resources is not None else [r.to_json() for r in plan.resources],
+        annotations if annotations is not None else waf_annotations(plan),
         plan.loaded.config.costs,
         load_price_book(),
     )
@@ -141,8 +146,3 @@ def render_costs_markdown(est: Estimate) -> list[str]:
     out.append(f"- {md_text(_prices_line(est))}")
     out += ["- Assumptions: " + "; ".join(md_text(a) for a in assumption_items(est.assumptions))]
     return [*out, "", "</details>", ""]
-
-
-def costs_json(plan: PlanResult) -> dict[str, Any]:
-    """The plan JSON's ``costs``."""
-    return plan_estimate(plan).to_json()

@@ -22,19 +22,21 @@ from guard.report_sections import (
     input_of,
     json_of,
 )
+from guard.resource_types import (
+    DETECTOR,
+    EVENT_RULE,
+    FMS_POLICY,
+    HUB,
+    RULE_GROUP,
+)
+from guard.resource_types import GUARDDUTY_ORGANIZATION as ORG_CONFIGURATION
+from guard.resource_types import GUARDDUTY_ORGANIZATION_FEATURE as ORG_FEATURE
+from guard.resource_types import HUB_AGGREGATOR as AGGREGATOR
+from guard.resource_types import HUB_POLICY as CONFIGURATION_POLICY
+from guard.resource_types import HUB_POLICY_ASSOCIATION as ASSOCIATION
 
-ORG_CONFIGURATION = "aws:guardduty/organizationConfiguration:OrganizationConfiguration"
-ORG_FEATURE = "aws:guardduty/organizationConfigurationFeature:OrganizationConfigurationFeature"
-AGGREGATOR = "aws:securityhub/findingAggregator:FindingAggregator"
-CONFIGURATION_POLICY = "aws:securityhub/configurationPolicy:ConfigurationPolicy"
-ASSOCIATION = "aws:securityhub/configurationPolicyAssociation:ConfigurationPolicyAssociation"
-FMS_POLICY = "aws:fms/policy:Policy"
-RULE_GROUP = "aws:wafv2/ruleGroup:RuleGroup"
-EVENT_RULE = "aws:cloudwatch/eventRule:EventRule"
 DELEGATION = "guard:organization:Delegation"
 ORGANIZATION = "guard:organization:OrganizationSecurity"
-DETECTOR = "aws:guardduty/detector:Detector"
-HUB = "aws:securityhub/account:Account"
 
 
 def _guardduty(ix: PlanIndex) -> list[Item]:

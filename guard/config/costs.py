@@ -64,11 +64,13 @@ class CostsConfig(StrictModel):
     #: of its cost (advisory policy ``costs-review-above``).
     review_above: Annotated[float, Field(ge=0, le=10**9)] = 100.0
 
-    def for_product(self, field: Literal["requests", "transfer"], product: str | None) -> int:
-        """A per-product figure: the product's own entry, else ``default``."""
-        values = (
-            self.requests_per_month if field == "requests" else self.data_transfer_out_gb_per_month
-        )
-        if product is not None and product in values:
-            return values[product]
-        return values[DEFAULT_KEY]
+    def for_product(
+        self,
+        field: Literal["requests_per_month", "data_transfer_out_gb_per_month"],
+        product: str | None,
+    ) -> tuple[int, str]:
+        """A per-product figure and the key path it comes from: the product's own entry
+        (``requests_per_month.ebook``), else ``default``."""
+        values: dict[str, int] = getattr(self, field)
+        key = product if product is not None and product in values else DEFAULT_KEY
+        return values[key], f"{field}.{key}"
