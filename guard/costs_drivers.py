@@ -59,7 +59,9 @@ def shield(view: PlanView) -> None:
         if arn.startswith("arn:aws:cloudfront:"):
             key, region = "shield.data_transfer_out_cloudfront", GLOBAL_REGION
         else:
-            key, region = "shield.data_transfer_out_alb", arn.split(":")[3] or GLOBAL_REGION
+            parts = arn.split(":")  # arn:aws:elasticloadbalancing:<region>:...
+            region = parts[3] if len(parts) > 3 and parts[3] else GLOBAL_REGION
+            key = "shield.data_transfer_out_alb"
         view.add(protection, key, "GB sent out", gigabytes, region=region, assumption=assumption)
     subscribing = view.of(SHIELD_SUBSCRIPTION)
     fms_shield = [

@@ -193,11 +193,15 @@ def waf(view: PlanView) -> None:
         )
         _capacity(view, acl, requests, assumption)
         _paid_groups(view, acl, rules, requests, assumption)
-        tuned = tuned or any(
-            "rulegroupreferencestatement" in (r.get("statement") or {}) for r in rules
+        # A tuner shares the web ACL (its band in the annotations), or ships a rule group.
+        tuned = (
+            tuned
+            or "tuner" in (view.annotations.get(str(acl["urn"])) or {})
+            or any("rulegroupreferencestatement" in (r.get("statement") or {}) for r in rules)
         )
     if tuned:
         view.sink.note(
-            "a tuning service's own rules (WafCharm's, in its rule group) and its subscription "
-            "are billed by the service and AWS as it adds them; the plan cannot count them"
+            "a tuning service's own rules (WafCharm's, in the web ACL or its rule group) and its "
+            "subscription are billed by AWS and the service as it adds them; the plan cannot "
+            "count them"
         )

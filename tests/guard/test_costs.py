@@ -341,3 +341,28 @@ def test_an_organization_stack_pays_per_firewall_manager_policy_and_names_the_me
     )
     assert str(one(est, price_key="shield.subscription").note).startswith("Firewall Manager's")
     assert any("member accounts' own charges" in note for note in est.notes)
+
+
+def test_a_web_acl_a_tuner_shares_counts_guards_rules_and_says_the_tuners_are_not_counted() -> None:
+    product = minimal_product("store", tuner={"service": "wafcharm"})
+    document = plan_json(products=[product])
+    assert any(r["type"] == "aws:wafv2/webAclRule:WebAclRule" for r in document["resources"])
+    est = estimate_of(document)
+    # guard's rules are WebAclRule resources under the shared web ACL: still counted by kind.
+    assert one(est, price_key="waf.rule", what="rate-based rules").quantity == 1
+    assert any("a tuning service's own rules" in note for note in est.notes)
+
+
+def test_a_protection_whose_arn_has_no_region_is_priced_in_the_global_region() -> None:
+    resources: list[dict[str, Any]] = [
+        {
+            "urn": "p",
+            "type": "aws:shield/protection:Protection",
+            "name": "p",
+            "parent": None,
+            "region": "us-east-1",
+            "inputs": {"resourceArn": "arn:aws:elasticloadbalancing"},
+        }
+    ]
+    est = estimate(resources, {}, CostsConfig(), BOOK)
+    assert one(est, price_key="shield.data_transfer_out_alb").region == "us-east-1"
