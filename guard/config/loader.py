@@ -9,7 +9,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import types
 import typing
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -17,7 +16,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from guard.config import defaults, yaml_reader
 from guard.config.base import SECRET_PLACEHOLDER
@@ -25,6 +24,7 @@ from guard.config.defaults import DEFAULTS, DEFAULTS_KEY
 from guard.config.errors import MISSING, AsWritten, ConfigError, KeyPath, Problem, format_key_path
 from guard.config.partial import partial_cross_checks
 from guard.config.stack import SCALAR_KEYS, StackConfig
+from guard.config.validation_errors import is_text, model_in, one_per_misspelling, problem_from
 from guard.suggest import close_matches, did_you_mean
 
 NAMESPACE = "guard"
@@ -336,83 +336,6 @@ def _config_path(loc: Sequence[str | int]) -> KeyPath:
     return (root, *rest)
 
 
-def _model_in(annotation: Any, part: str | int) -> Any:
-    """The type reached from ``annotation`` by stepping into ``part`` (a key or a list index)."""
-    origin = typing.get_origin(annotation)
-    if origin is typing.Annotated:
-        return _model_in(typing.get_args(annotation)[0], part)
-    if origin in (typing.Union, types.UnionType):
-        for arg in typing.get_args(annotation):
-            found = _model_in(arg, part)
-            if found is not None:
-                return found
-        return None
-    if isinstance(part, int):
-        return typing.get_args(annotation)[0] if origin in (list, tuple) else None
-    if origin is dict:
-        return typing.get_args(annotation)[1]
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        info = annotation.model_fields.get(part)
-        return info.annotation if info is not None else None
-    return None
-
-
-def _model_at(loc: Sequence[str | int]) -> type[BaseModel] | None:
-    current: Any = StackConfig
-    for part in loc:
-        current = _model_in(current, part)
-        if current is None:
-            return None
-    while typing.get_origin(current) in (typing.Union, types.UnionType, typing.Annotated):
-        models = [
-            a for a in typing.get_args(current) if isinstance(a, type) and issubclass(a, BaseModel)
-        ]
-        if not models:
-            return None
-        current = models[0]
-    return current if isinstance(current, type) and issubclass(current, BaseModel) else None
-
-
-def _describe_field(loc: Sequence[str | int]) -> str | None:
-    model = _model_at(loc[:-1])
-    if model is None or not isinstance(loc[-1], str):
-        return None
-    info = model.model_fields.get(loc[-1])
-    return info.description if info is not None else None
-
-
-def _problem_from(error: Mapping[str, Any]) -> Problem:
-    loc = [p for p in error["loc"] if not (isinstance(p, str) and p.startswith("function-"))]
-    kind = error["type"]
-    value = error.get("input", MISSING)
-    message = str(error["msg"])
-    if kind == "extra_forbidden":
-        model = _model_at(loc[:-1])
-        names = list(model.model_fields) if model is not None else []
-        hint = did_you_mean(str(loc[-1]), names) if loc else ""
-        allowed = ", ".join(names) if names else "see the README"
-        message, value = f"unknown key{hint}; allowed: {allowed}", MISSING
-    elif kind == "string_type" and isinstance(value, (int, float)) and not isinstance(value, bool):
-        message = (
-            f"must be text, not the number {value}: YAML reads unquoted digits as a number; "
-            "quote the value"
-        )
-    elif kind == "missing":
-        message, value = "required key is missing", MISSING
-    elif kind == "value_error":
-        message = message.removeprefix("Value error, ")
-    elif kind == "string_pattern_mismatch":
-        described = _describe_field(loc)
-        message = f"must be {described}" if described else f"must match {error['ctx']['pattern']}"
-    else:
-        message = message.replace("Input should be", "must be").replace(
-            "Input should have", "must have"
-        )
-    if kind in ("model_type", "dict_type") and not loc:
-        message = "must be a mapping"
-    return Problem(_config_path(loc) if loc else (), message, value)
-
-
 def load_stack_config(
     raw: Mapping[str, str],
     source: str,
@@ -503,7 +426,10 @@ def _validate(
         # A field that could not be decoded is reported already; pydantic would only add
         # "required" for it.
         errors = [e for e in err.errors() if not (e["loc"] and e["loc"][0] in undecoded)]
-        problems += [_problem_from(e) for e in _one_per_misspelling(errors)]
+        problems += [
+            problem_from(e, StackConfig, _config_path)
+            for e in one_per_misspelling(errors, StackConfig)
+        ]
         # Every error of the file in one run: the cross checks of the parts that validated.
         problems += partial_cross_checks(values, errors, undecoded, CROSS_CHECKS, today)
         raise ConfigError(source, problems) from None
@@ -516,24 +442,6 @@ def _validate(
     if problems:
         raise ConfigError(source, problems)
     return LoadedConfig(config, source, tuple(warnings), tuple(secret_keys), dict(raw))
-
-
-def _one_per_misspelling(errors: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
-    """The errors without "required key is missing" for a required key written misspelt.
-
-    ``workspace_idd`` is one mistake: its "unknown key (did you mean workspace_id?)" says it all.
-    """
-    missing = {tuple(e["loc"]) for e in errors if e["type"] == "missing"}
-    covered: set[tuple[Any, ...]] = set()
-    for error in errors:
-        loc = tuple(error["loc"])
-        if error["type"] != "extra_forbidden" or not loc:
-            continue
-        model = _model_at(loc[:-1])
-        close = close_matches(str(loc[-1]), list(model.model_fields) if model else [])
-        if close and (*loc[:-1], close[0]) in missing:
-            covered.add((*loc[:-1], close[0]))
-    return [e for e in errors if not (e["type"] == "missing" and tuple(e["loc"]) in covered)]
 
 
 def load_stack_file(path: Path, *, today: date | None = None) -> LoadedConfig:
@@ -597,19 +505,10 @@ def _takes_text(path: KeyPath) -> bool:
         return False
     current: Any = StackConfig
     for part in (name, *rest):
-        current = _model_in(current, part)
+        current = model_in(current, part)
         if current is None:
             return False
-    return _is_text(current)
-
-
-def _is_text(annotation: Any) -> bool:
-    origin = typing.get_origin(annotation)
-    if origin is typing.Annotated:
-        return _is_text(typing.get_args(annotation)[0])
-    if origin in (typing.Union, types.UnionType):
-        return any(_is_text(a) for a in typing.get_args(annotation))
-    return annotation is str
+    return is_text(current)
 
 
 #: Overrides where stack files live (tests point it at their own fixture stacks).
