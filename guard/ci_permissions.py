@@ -696,7 +696,47 @@ def deploy_grants(scope: PipelineScope) -> list[Grant]:
         grants += _logs(scope)
     if scope.siem_retention:
         grants += _siem(scope)
-    return grants
+    return grants + _wellarchitected(scope)
+
+
+#: The tag ``guard wa sync`` puts on the workloads it creates; the deploy role edits no other.
+REVIEW_TAG = {"managed-by": "guard"}
+
+
+def _wellarchitected(s: PipelineScope) -> list[Grant]:
+    """``guard wa sync`` after a merge: the workloads guard's reviews create, and only those.
+
+    Reads come with ReadOnlyAccess (``wellarchitected:Get*``, ``List*``). A workload's ID is
+    random, so the writes are scoped by the tag guard creates workloads with: the role cannot
+    edit a review someone keeps by hand in the console.
+    """
+    key, value = next(iter(REVIEW_TAG.items()))
+    return [
+        grant(
+            "WellArchitectedCreate",
+            [],
+            ["wellarchitected:CreateWorkload"],
+            ["*"],
+            {
+                "StringEquals": {f"aws:RequestTag/{key}": value},
+                "ForAllValues:StringEquals": {"aws:TagKeys": [key]},
+            },
+            why="CreateWorkload accepts only *: the workload must carry guard's tag",
+        ),
+        grant(
+            "WellArchitectedReviews",
+            [],
+            [
+                "wellarchitected:AssociateLenses",
+                "wellarchitected:CreateMilestone",
+                "wellarchitected:UpdateAnswer",
+                "wellarchitected:UpdateWorkload",
+            ],
+            [s.arn("wellarchitected", "workload/*")],
+            {"StringEquals": {f"aws:ResourceTag/{key}": value}},
+            why="answers, milestones and properties of the workloads guard created",
+        ),
+    ]
 
 
 def preview_grants(scope: PipelineScope) -> list[Grant]:

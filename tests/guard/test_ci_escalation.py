@@ -423,3 +423,26 @@ def test_the_preview_role_reads_and_writes_nothing(plan: PlanResult) -> None:
         ("iam:PutRolePolicy", PRODUCT_ROLE),
     ):
         assert not may(plan, PREVIEW, action, resource, **WITH_BOUNDARY), action
+
+
+def test_the_deploy_role_syncs_only_the_reviews_guard_created(plan: PlanResult) -> None:
+    """guard wa sync edits workloads tagged managed-by=guard, and creates only such workloads."""
+    workload = f"arn:aws:wellarchitected:ap-northeast-1:{A}:workload/0123456789abcdef0123456789abcdef"
+    ours = {"aws:ResourceTag/managed-by": "guard"}
+    for action in ("UpdateAnswer", "CreateMilestone", "UpdateWorkload", "AssociateLenses"):
+        assert may(plan, DEPLOY, f"wellarchitected:{action}", workload, **ours)
+        assert not may(plan, DEPLOY, f"wellarchitected:{action}", workload)
+        assert not may(
+            plan, DEPLOY, f"wellarchitected:{action}", workload, **{"aws:ResourceTag/managed-by": "x"}
+        )
+    tagged = {"aws:RequestTag/managed-by": "guard", "aws:TagKeys": ["managed-by"]}
+    assert may(plan, DEPLOY, "wellarchitected:CreateWorkload", "*", **tagged)
+    assert not may(plan, DEPLOY, "wellarchitected:CreateWorkload", "*")
+    assert not may(
+        plan,
+        DEPLOY,
+        "wellarchitected:CreateWorkload",
+        "*",
+        **{**tagged, "aws:TagKeys": ["managed-by", "owner"]},
+    )
+    assert not may(plan, DEPLOY, "wellarchitected:DeleteWorkload", workload, **ours)
