@@ -80,3 +80,26 @@ DELEGATION_TYPES = (
     "aws:securityhub/organizationAdminAccount:OrganizationAdminAccount",
     "aws:fms/adminAccount:AdminAccount",
 )
+
+#: The type token of every component guard declares (``guard:<area>:<Name>``), for what names a
+#: component outside the code (a Well-Architected review's evidence). A test keeps it in step
+#: with ``components/``.
+COMPONENT_TYPES = (
+    "guard:alerts:AlertRouting",
+    "guard:catalog:Product",
+    "guard:ci:CiIdentity",
+    "guard:ci:CiRole",
+    "guard:detection:ThreatDetection",
+    "guard:iam:PermissionsBoundary",
+    "guard:logs:AlbLogs",
+    "guard:logs:WafLogs",
+    "guard:logs:WafSampleDigest",
+    "guard:organization:Delegation",
+    "guard:organization:FirewallManagerPolicies",
+    "guard:organization:OrganizationSecurity",
+    "guard:shield:ShieldAdvanced",
+    "guard:shield:SrtEscalation",
+    "guard:siem:SiemRetention",
+    "guard:tuner:TunerAccess",
+    "guard:waf:ProductWaf",
+)
