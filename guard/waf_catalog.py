@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from guard.config.errors import format_key_path
+from guard.data_yaml import UniqueKeyLoader, kind_of
 from guard.suggest import close_matches
 
 __all__ = [
@@ -128,33 +130,6 @@ class ManagedGroup:
         return tuple(rule.name for rule in self.rules)
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """SafeLoader that rejects duplicate mapping keys, which PyYAML would silently overwrite."""
-
-
-def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode) -> dict[Any, Any]:
-    loader.flatten_mapping(node)
-    seen: dict[Any, int] = {}
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node, deep=True)
-        line = key_node.start_mark.line + 1
-        if key in seen:
-            raise yaml.constructor.ConstructorError(
-                None,
-                None,
-                f"duplicate key {key!r} (first on line {seen[key]})",
-                key_node.start_mark,
-            )
-        seen[key] = line
-    return loader.construct_mapping(node, deep=True)
-
-
-_UniqueKeyLoader.add_constructor(
-    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
-    _construct_mapping,
-)
-
-
 def load_catalog_data(path: Path | None = None) -> dict[str, Any]:
     """The catalog file as plain YAML data (duplicate keys rejected), not yet validated."""
     path = path or DEFAULT_PATH
@@ -163,26 +138,12 @@ def load_catalog_data(path: Path | None = None) -> dict[str, Any]:
     except OSError as exc:
         raise CatalogError(path, "", f"cannot read the catalog: {exc.strerror or exc}") from exc
     try:
-        data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+        data = yaml.load(text, Loader=UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         raise CatalogError(path, "", f"not valid YAML: {exc}") from exc
     if not isinstance(data, dict):
-        raise CatalogError(path, "", f"must be a mapping, got {_kind(data)}")
+        raise CatalogError(path, "", f"must be a mapping, got {kind_of(data)}")
     return data
-
-
-def _kind(value: Any) -> str:
-    return "nothing" if value is None else type(value).__name__
-
-
-def _key_path(*parts: str | int) -> str:
-    out = ""
-    for part in parts:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += f".{part}" if out else part
-    return out
 
 
 class _Validator:
@@ -192,7 +153,7 @@ class _Validator:
         self.path = path
 
     def fail(self, message: str, *parts: str | int) -> CatalogError:
-        return CatalogError(self.path, _key_path(*parts), message)
+        return CatalogError(self.path, format_key_path(tuple(parts)), message)
 
     def keys(self, data: dict[Any, Any], allowed: set[str], *where: str | int) -> None:
         for key in data:
@@ -208,7 +169,7 @@ class _Validator:
             raise self.fail("is required", *where, key)
         value = data[key]
         if not isinstance(value, str) or not value.strip():
-            raise self.fail(f"must be non-empty text, got {_kind(value)}", *where, key)
+            raise self.fail(f"must be non-empty text, got {kind_of(value)}", *where, key)
         if "\n" in value:
             raise self.fail("must be a single line", *where, key)
         return value
@@ -228,7 +189,8 @@ class _Validator:
         groups = data.get("groups")
         if not isinstance(groups, dict) or not groups:
             raise self.fail(
-                f"is required: a non-empty mapping of alias -> group, got {_kind(groups)}", "groups"
+                f"is required: a non-empty mapping of alias -> group, got {kind_of(groups)}",
+                "groups",
             )
         catalog: dict[str, ManagedGroup] = {}
         for alias, body in groups.items():
@@ -242,7 +204,7 @@ class _Validator:
     def group(self, alias: str, body: Any) -> ManagedGroup:
         where: tuple[str | int, ...] = ("groups", alias)
         if not isinstance(body, dict):
-            raise self.fail(f"must be a mapping, got {_kind(body)}", *where)
+            raise self.fail(f"must be a mapping, got {kind_of(body)}", *where)
         self.keys(body, _GROUP_KEYS, *where)
         vendor = self.text(body, "vendor", *where)
         name = self.text(body, "name", *where)
@@ -261,7 +223,7 @@ class _Validator:
 
     def rules(self, raw: Any, *where: str | int) -> tuple[ManagedRule, ...]:
         if not isinstance(raw, list):
-            raise self.fail(f"is required: a non-empty list of rules, got {_kind(raw)}", *where)
+            raise self.fail(f"is required: a non-empty list of rules, got {kind_of(raw)}", *where)
         if not raw:
             raise self.fail("must be a non-empty list of rules", *where)
         names: dict[str, int] = {}
@@ -270,7 +232,7 @@ class _Validator:
         for i, item in enumerate(raw):
             if not isinstance(item, dict):
                 raise self.fail(
-                    f"must be a mapping with name and label, got {_kind(item)}", *where, i
+                    f"must be a mapping with name and label, got {kind_of(item)}", *where, i
                 )
             self.keys(item, _RULE_KEYS, *where, i)
             name = self.text(item, "name", *where, i)
@@ -303,7 +265,7 @@ class _Validator:
             return None
         if not isinstance(raw, dict) or not raw:
             raise self.fail(
-                f"must be a ManagedRuleGroupConfigs entry (a mapping), got {_kind(raw)}", *where
+                f"must be a ManagedRuleGroupConfigs entry (a mapping), got {kind_of(raw)}", *where
             )
         for key in raw:
             if not isinstance(key, str) or not key[:1].isupper():

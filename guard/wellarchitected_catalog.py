@@ -25,6 +25,9 @@ from typing import Any
 
 import yaml
 
+from guard.config.errors import format_key_path
+from guard.data_yaml import UniqueKeyLoader, kind_of
+
 __all__ = [
     "CATALOG_DIR",
     "NONE_TITLE",
@@ -165,47 +168,6 @@ class CatalogError(ValueError):
 # ---------------------------------------------------------------------------------------------
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """SafeLoader that rejects duplicate mapping keys, which PyYAML would silently overwrite."""
-
-
-def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode) -> dict[Any, Any]:
-    loader.flatten_mapping(node)
-    seen: dict[Any, int] = {}
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node, deep=True)
-        line = key_node.start_mark.line + 1
-        if key in seen:
-            raise yaml.constructor.ConstructorError(
-                None,
-                None,
-                f"duplicate key {key!r} (first on line {seen[key]})",
-                key_node.start_mark,
-            )
-        seen[key] = line
-    return loader.construct_mapping(node, deep=True)
-
-
-_UniqueKeyLoader.add_constructor(
-    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
-    _construct_mapping,
-)
-
-
-def _kind(value: Any) -> str:
-    return "nothing" if value is None else type(value).__name__
-
-
-def _path(*parts: str | int) -> str:
-    out = ""
-    for part in parts:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += f".{part}" if out else part
-    return out
-
-
 class _Parser:
     """Walks the raw document, collecting every problem rather than stopping at the first."""
 
@@ -213,14 +175,14 @@ class _Parser:
         self.problems: list[str] = []
 
     def problem(self, message: str, *where: str | int) -> None:
-        where_text = _path(*where)
+        where_text = format_key_path(tuple(where))
         self.problems.append(f"{where_text}: {message}" if where_text else message)
 
     def mapping(self, value: Any, keys: tuple[str, ...], *where: str | int) -> dict[str, Any]:
         """The value as a mapping with only known keys; {} (and a problem) when it is not one."""
         if not isinstance(value, dict):
             self.problem(
-                f"must be a mapping with keys {', '.join(keys)}; got {_kind(value)}", *where
+                f"must be a mapping with keys {', '.join(keys)}; got {kind_of(value)}", *where
             )
             return {}
         for key in value:
@@ -238,7 +200,7 @@ class _Parser:
         value = data[key]
         if not isinstance(value, str) or not value.strip():
             hint = " (quote it)" if value is not None and not isinstance(value, str) else ""
-            self.problem(f"must be non-empty text{hint}, got {_kind(value)}", *where, key)
+            self.problem(f"must be non-empty text{hint}, got {kind_of(value)}", *where, key)
             return None
         if "\n" in value or value != value.strip():
             self.problem("must be one line without leading or trailing spaces", *where, key)
@@ -251,7 +213,7 @@ class _Parser:
             return []
         value = data[key]
         if not isinstance(value, list) or not value:
-            self.problem(f"must be a non-empty list of {what}, got {_kind(value)}", *where, key)
+            self.problem(f"must be a non-empty list of {what}, got {kind_of(value)}", *where, key)
             return []
         return value
 
@@ -267,7 +229,7 @@ class _Parser:
         lens_version = self.text(data, "lens_version")
         confirmed = data.get("confirmed")
         if not isinstance(confirmed, bool):
-            self.problem(f"is required: true or false, got {_kind(confirmed)}", "confirmed")
+            self.problem(f"is required: true or false, got {kind_of(confirmed)}", "confirmed")
         source = self.text(data, "source")
         pillars: list[Pillar] = []
         questions: list[Question] = []
@@ -300,7 +262,7 @@ class _Parser:
         if value in seen:
             self.problem(f"duplicate {what} {value!r} (also {seen[value]})", *where, "id")
         else:
-            seen[value] = _path(*where)
+            seen[value] = format_key_path(tuple(where))
 
     def question(
         self, raw: Any, pillar: str, seen: dict[str, str], *where: str | int
@@ -329,8 +291,8 @@ class _Parser:
         choice_id = self.text(body, "id", *where)
         # Choice IDs are unique within their question; name the other one relative to it.
         self.unique(seen, choice_id, "choice", *where)
-        if choice_id is not None and seen.get(choice_id) == _path(*where):
-            seen[choice_id] = _path(*where[-2:])
+        if choice_id is not None and seen.get(choice_id) == format_key_path(tuple(where)):
+            seen[choice_id] = format_key_path(tuple(where[-2:]))
         title = self.text(body, "title", *where)
         risk = self.text(body, "risk", *where)
         url = self.text(body, "url", *where, required=False)
@@ -372,7 +334,7 @@ def _read_document(path: Path) -> Any:
     except OSError as exc:
         raise CatalogError(f"{path}: cannot read the catalog: {exc.strerror or exc}") from exc
     try:
-        return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+        return yaml.load(text, Loader=UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         detail = " ".join(str(exc).split())
         raise CatalogError(f"{path}: not valid YAML: {detail}", (detail,)) from exc

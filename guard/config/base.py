@@ -10,7 +10,14 @@ import re
 from datetime import date
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+)
 
 ACCOUNT_ID_RE = re.compile(r"^\d{12}$")
 #: What a Pulumi secret reads as offline (``guard plan`` never decrypts one).
@@ -78,3 +85,16 @@ BucketName = Annotated[str, AfterValidator(_bucket)]
 
 #: Free text written for reviewers (a reason, a note).
 Reason = Annotated[str, StringConstraints(min_length=3, max_length=256, strip_whitespace=True)]
+
+#: An AWS account ID, written quoted so that YAML keeps its leading zeros.
+AccountId = Annotated[
+    str,
+    StringConstraints(pattern=ACCOUNT_ID_RE.pattern),
+    Field(description='a 12-digit AWS account ID, quoted, e.g. "444444444444"'),
+]
+#: An AWS Region code.
+Region = Annotated[
+    str,
+    StringConstraints(pattern=REGION_RE.pattern),
+    Field(description="an AWS region such as ap-northeast-1"),
+]

@@ -20,19 +20,9 @@ from guard.config.alerts import (
     SeverityLabel,
     StandardAlias,
 )
-from guard.config.base import ACCOUNT_ID_RE, REGION_RE, BucketName, StrictModel
+from guard.config.base import AccountId, BucketName, Region, StrictModel
 from guard.detection_catalog import DEFAULT_GUARDDUTY_FEATURES
 
-AccountId = Annotated[
-    str,
-    StringConstraints(pattern=ACCOUNT_ID_RE.pattern),
-    Field(description='a 12-digit AWS account ID, quoted, e.g. "444444444444"'),
-]
-Region = Annotated[
-    str,
-    StringConstraints(pattern=REGION_RE.pattern),
-    Field(description="an AWS region such as ap-northeast-1"),
-]
 #: ``ou-`` then the root's 4 to 32 characters, ``-``, then 8 to 32 (Organizations' own pattern).
 OuId = Annotated[
     str,
