@@ -1,7 +1,7 @@
 """The ``guard`` command: ``guard plan`` (offline plan of a stack), ``guard diff`` (what a change
 does to a stack's protections), ``guard drill``, ``guard bootstrap``, ``guard stacks``,
-``guard audit`` (the live account against the stack) and ``guard siem reload`` (replay a date
-range of logs into the SIEM's loader).
+``guard audit`` (the live account against the stack), ``guard siem reload`` (replay a date
+range of logs into the SIEM's loader) and ``guard wa`` (a Well-Architected review kept as a file).
 
 :func:`main` parses the arguments and runs a command, raising what the command raises, so that
 tests call it in-process. :func:`run` turns an unexpected exception into exit code 70 with one
@@ -314,6 +314,10 @@ def _parser() -> argparse.ArgumentParser:
 
     add_siem_parser(commands, STACK_HELP, CONFIG_FILE_HELP, _internal_error(3))
 
+    from guard.cli_wellarchitected import add_wa_parser
+
+    add_wa_parser(commands, _internal_error(3))
+
     stacks = commands.add_parser(
         "stacks",
         help="list the stacks of the stack files in deploy order (what CI plans and deploys)",
@@ -455,6 +459,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from guard.cli_siem import run_siem
 
         return run_siem(args)
+    if args.command == "wa":
+        from guard.cli_wellarchitected import run_wa
+
+        return run_wa(args)
     return drill_command(args)
 
 
