@@ -66,6 +66,7 @@ from guard.resource_types import (
     WEB_ACL_RULE,
     WORKGROUP,
 )
+from guard.wellarchitected_desired import REVIEW_TAG
 
 #: Services whose service-linked role guard's areas may create on first use.
 SERVICE_LINKED_ROLES = (
@@ -699,10 +700,6 @@ def deploy_grants(scope: PipelineScope) -> list[Grant]:
     return grants + _wellarchitected(scope)
 
 
-#: The tag ``guard wa sync`` puts on the workloads it creates; the deploy role edits no other.
-REVIEW_TAG = {"managed-by": "guard"}
-
-
 def _wellarchitected(s: PipelineScope) -> list[Grant]:
     """``guard wa sync`` after a merge: the workloads guard's reviews create, and only those.
 
@@ -710,7 +707,7 @@ def _wellarchitected(s: PipelineScope) -> list[Grant]:
     random, so the writes are scoped by the tag guard creates workloads with: the role cannot
     edit a review someone keeps by hand in the console.
     """
-    key, value = next(iter(REVIEW_TAG.items()))
+    key, value = REVIEW_TAG
     return [
         grant(
             "WellArchitectedCreate",

@@ -740,7 +740,8 @@ def test_stacks_job_lists_the_stacks(name: str) -> None:
 def test_per_stack_jobs_run_on_the_stacks_matrix(name: str) -> None:
     jobs = load(name)["jobs"]
     matrix_jobs = {job_id for job_id, job in jobs.items() if "strategy" in job}
-    assert matrix_jobs == {STACK_JOBS[name]}
+    # deploy.yml's other matrix is over the changed review files (tests/ci/test_review_workflows.py).
+    assert matrix_jobs - {"review-sync"} == {STACK_JOBS[name]}
     job = jobs[STACK_JOBS[name]]
     assert job["strategy"]["matrix"] == STACKS_MATRIX
     needs = job["needs"] if isinstance(job["needs"], list) else [job["needs"]]

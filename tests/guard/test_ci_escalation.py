@@ -427,13 +427,19 @@ def test_the_preview_role_reads_and_writes_nothing(plan: PlanResult) -> None:
 
 def test_the_deploy_role_syncs_only_the_reviews_guard_created(plan: PlanResult) -> None:
     """guard wa sync edits workloads tagged managed-by=guard, and creates only such workloads."""
-    workload = f"arn:aws:wellarchitected:ap-northeast-1:{A}:workload/0123456789abcdef0123456789abcdef"
+    workload = (
+        f"arn:aws:wellarchitected:ap-northeast-1:{A}:workload/0123456789abcdef0123456789abcdef"
+    )
     ours = {"aws:ResourceTag/managed-by": "guard"}
     for action in ("UpdateAnswer", "CreateMilestone", "UpdateWorkload", "AssociateLenses"):
         assert may(plan, DEPLOY, f"wellarchitected:{action}", workload, **ours)
         assert not may(plan, DEPLOY, f"wellarchitected:{action}", workload)
         assert not may(
-            plan, DEPLOY, f"wellarchitected:{action}", workload, **{"aws:ResourceTag/managed-by": "x"}
+            plan,
+            DEPLOY,
+            f"wellarchitected:{action}",
+            workload,
+            **{"aws:ResourceTag/managed-by": "x"},
         )
     tagged = {"aws:RequestTag/managed-by": "guard", "aws:TagKeys": ["managed-by"]}
     assert may(plan, DEPLOY, "wellarchitected:CreateWorkload", "*", **tagged)
