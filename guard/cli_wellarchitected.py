@@ -161,6 +161,8 @@ def add_wa_parser(commands: Any, internal: str) -> None:
 
 
 def _vocabulary(policy_pack: Path) -> Any:
+    import boto3
+
     from guard.audit_checks import GAP_KINDS
     from guard.config.loader import available_stacks
     from guard.config.wellarchitected import Vocabulary
@@ -172,6 +174,8 @@ def _vocabulary(policy_pack: Path) -> Any:
         audit_checks=GAP_KINDS,
         components=COMPONENT_TYPES,
         stacks=tuple(available_stacks()),
+        # botocore's endpoint data, offline: the Regions that serve the Tool's API.
+        tool_regions=tuple(boto3.session.Session().get_available_regions("wellarchitected")),
     )
 
 

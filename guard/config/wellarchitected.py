@@ -178,6 +178,8 @@ class Vocabulary:
     audit_checks: tuple[str, ...]
     components: tuple[str, ...]
     stacks: tuple[str, ...]
+    #: Where the Tool is offered (botocore's endpoint data); empty: not checked.
+    tool_regions: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -249,6 +251,8 @@ def load_review(path: Path, vocabulary: Vocabulary) -> Review:
     # gets its misspelt question IDs reported in the same run.
     problems += _answer_problems(document, catalogs, vocabulary)
     problems += _stack_problems(document, vocabulary)
+    if review is not None:
+        problems += _tool_region_problems(review, vocabulary)
     if problems or review is None:
         located = ConfigError(source, problems).with_lines(parsed.lines)
         # In the file's order, whichever check found them.
@@ -405,4 +409,22 @@ def _stack_problems(document: Mapping[str, Any], vocabulary: Vocabulary) -> list
         )
         for index, stack in enumerate(stacks)
         if isinstance(stack, str) and stack not in known
+    ]
+
+
+def _tool_region_problems(review: ReviewFile, vocabulary: Vocabulary) -> list[Problem]:
+    w = review.workload
+    region = w.tool_region or w.regions[0]
+    offered = vocabulary.tool_regions
+    if not offered or region in offered:
+        return []
+    key: KeyPath = ("workload", "tool_region") if w.tool_region else ("workload", "regions", 0)
+    return [
+        Problem(
+            key,
+            f"the Well-Architected Tool is not offered in {region}"
+            f"{did_you_mean(region, offered)}; set workload.tool_region to one of: "
+            f"{', '.join(offered)}",
+            region,
+        )
     ]

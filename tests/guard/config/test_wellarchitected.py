@@ -3,6 +3,7 @@ a file in one run with its line and key path, and the API values the sync is han
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import textwrap
 from pathlib import Path
@@ -446,3 +447,16 @@ def test_errors_are_listed_in_the_file_s_order(tmp_path: Path) -> None:
     assert len(lines) == 3
     assert lines == sorted(lines)
     assert error.problems[0].path == ("workload", "stacks", 0)
+
+
+def test_a_tool_region_without_the_tool_is_an_error(tmp_path: Path) -> None:
+    vocabulary = _vocabulary(ROOT / "policies")
+    assert "ap-northeast-1" in vocabulary.tool_regions
+    path = write_review(tmp_path, "answers: {}\n", WORKLOAD + "  tool_region: ap-northeast-3\n")
+    with pytest.raises(ConfigError) as caught:
+        load_review(path, dataclasses.replace(vocabulary, stacks=("prod",)))
+    (problem,) = caught.value.problems
+    assert problem.path == ("workload", "tool_region")
+    assert problem.value == "ap-northeast-3"
+    assert "the Well-Architected Tool is not offered in ap-northeast-3" in problem.message
+    assert problem.line == line_of(path, "ap-northeast-3")
