@@ -143,3 +143,28 @@ def moto_api(url: str, path: str, body: dict[str, Any] | bytes | None = None) ->
     )
     with urllib.request.urlopen(request, timeout=10) as response:
         response.read()
+
+
+#: Every way boto3 finds credentials from the environment.
+CREDENTIAL_VARIABLES = (
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_ROLE_ARN",
+)
+
+
+@pytest.fixture
+def without_aws_credentials(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No credentials anywhere boto3 looks: environment, config files, instance metadata."""
+    for name in CREDENTIAL_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
+    # Never reach for instance metadata from a test.
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")

@@ -291,28 +291,10 @@ def test_main_api_error_exits_2_with_a_clear_message(
     assert catalog_copy.read_text(encoding="utf-8") == before
 
 
+@pytest.mark.usefixtures("without_aws_credentials")
 def test_main_without_credentials_exits_2(
-    catalog_copy: Path,
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
-    tmp_path: Path,
+    catalog_copy: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    for name in (
-        "AWS_ACCESS_KEY_ID",
-        "AWS_SECRET_ACCESS_KEY",
-        "AWS_SESSION_TOKEN",
-        "AWS_PROFILE",
-        "AWS_DEFAULT_PROFILE",
-        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
-        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
-        "AWS_WEB_IDENTITY_TOKEN_FILE",
-        "AWS_ROLE_ARN",
-    ):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
-    # Never reach for instance metadata from a test.
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     code = main(["--catalog", str(catalog_copy), "--region", "us-east-1"])
     err = capsys.readouterr().err
     assert code == 2

@@ -521,28 +521,10 @@ def test_an_empty_lens_is_an_error(catalog_copy: Path, capsys: pytest.CaptureFix
     assert catalog_copy.read_bytes() == before
 
 
+@pytest.mark.usefixtures("without_aws_credentials")
 def test_without_credentials_exits_2_with_one_line(
-    catalog_copy: Path,
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
-    tmp_path: Path,
+    catalog_copy: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    for name in (
-        "AWS_ACCESS_KEY_ID",
-        "AWS_SECRET_ACCESS_KEY",
-        "AWS_SESSION_TOKEN",
-        "AWS_PROFILE",
-        "AWS_DEFAULT_PROFILE",
-        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
-        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
-        "AWS_WEB_IDENTITY_TOKEN_FILE",
-        "AWS_ROLE_ARN",
-    ):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
-    # Never reach for instance metadata from a test.
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     before = catalog_copy.read_bytes()
     code = main(["--catalog", str(catalog_copy), "--region", "us-east-1"], now=NOW)
     err = capsys.readouterr().err
