@@ -42,7 +42,8 @@ DESCRIPTION = """\
 guard protects internet-facing AWS endpoints (WAF, Shield Advanced, threat detection, keyless
 CI) from one stack file per stack: stacks/Pulumi.<stack>.yaml, or the directory in
 $GUARD_STACKS_DIR. guard plan checks a stack offline, without credentials; pulumi up deploys it;
-guard audit compares the live account with it.
+guard audit compares the live account with it; guard wa keeps a Well-Architected review as a
+file, checked against what the stacks enforce.
 """
 
 EPILOG = (
