@@ -57,13 +57,31 @@ run with nothing to change writes nothing. Questions the Tool has answered but t
 are left alone and listed.
 """
 
-EXIT_CODES = (
-    "exit codes:\n"
-    "  0   done ({what})\n"
-    "  1   {one}\n"
-    "  2   usage or configuration error (the review file's errors name the line, key, bad\n"
-    "      value and what is allowed), or an AWS error (one line); nothing was changed\n"
-)
+
+def _exit_codes(
+    done: str, one: str | None = None, *, aws: bool = False, writes: bool = False
+) -> str:
+    """The ``exit codes:`` epilog of an action (without the internal error's line)."""
+    lines = ["exit codes:", f"  0   done ({done})"]
+    if one:
+        lines.append(f"  1   {one}")
+    lines.append(
+        "  2   usage or configuration error (the review file's errors name the line, key, bad"
+    )
+    if not aws:
+        lines.append(
+            "      value and what is allowed, or a plan or audit file); nothing was changed"
+        )
+    elif not writes:
+        lines.append(
+            "      value and what is allowed), or an AWS error (one line); nothing changed"
+        )
+    else:
+        lines += [
+            "      value and what is allowed), or an AWS error (one line); with --apply, what was",
+            "      changed before the error stays and a rerun makes the rest",
+        ]
+    return "\n".join(lines) + "\n"
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -100,8 +118,8 @@ def add_wa_parser(commands: Any, internal: str) -> None:
         "report",
         help="risks by pillar, improvement items and evidence, offline",
         description=REPORT_DESCRIPTION,
-        epilog=EXIT_CODES.format(
-            what="reported", one="a contradiction: a choice marked as met whose evidence fails"
+        epilog=_exit_codes(
+            "reported", "a contradiction: a choice marked as met whose evidence fails"
         )
         + internal,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -135,8 +153,8 @@ def add_wa_parser(commands: Any, internal: str) -> None:
             name,
             help=help_text,
             description=description,
-            epilog=EXIT_CODES.format(
-                what="planned, or synced", one="(not used: changes are not an error)"
+            epilog=_exit_codes(
+                "planned" if name == "plan" else "synced", aws=True, writes=name == "sync"
             )
             + internal,
             formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -154,7 +172,7 @@ def add_wa_parser(commands: Any, internal: str) -> None:
         "stacks",
         help="the stacks a review covers, one per line",
         description="Validate the review file and print the stacks it covers, one per line.",
-        epilog=EXIT_CODES.format(what="listed", one="(not used)") + internal,
+        epilog=_exit_codes("listed") + internal,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _common(stacks)
