@@ -25,7 +25,7 @@ from guard.exit_codes import EXIT_CONFIG, EXIT_OK, EXIT_POLICY
 
 if TYPE_CHECKING:
     from guard.config.wellarchitected import Review
-    from guard.wellarchitected_sync import SyncPlan, SyncResult
+    from guard.wellarchitected_sync import Change, SyncPlan, SyncResult
 
 DEFAULT_POLICY_PACK = Path("policies")
 
@@ -197,8 +197,6 @@ def _vocabulary(policy_pack: Path) -> Any:
     )
 
 
-#: The writes guard wa sync makes: a denied one is the deploy role's tag condition at work.
-WRITES = ("CreateWorkload", "UpdateWorkload", "AssociateLenses", "UpdateAnswer", "CreateMilestone")
 NOTHING_CHANGED = "nothing was changed"
 
 
@@ -360,9 +358,8 @@ def _sync(args: argparse.Namespace, review: Review) -> int:
             plan = plan_sync(_client(args, review), workload, answers)
             _print_plan(args.format, review, plan)
     except SyncError as error:
-        text = str(error)
         hint = ""
-        if "AccessDenied" in text and any(f"rejected {w}:" in text for w in WRITES):
+        if error.denied_write:
             key, value = REVIEW_TAG
             hint = (
                 f" (guard's deploy role edits only workloads tagged {key}={value}: a workload "
@@ -371,7 +368,7 @@ def _sync(args: argparse.Namespace, review: Review) -> int:
         # One line: what failed. After a write, what was written stays (a rerun makes the rest).
         outcome = "; a rerun makes what is left" if applying else f"; {NOTHING_CHANGED}"
         raise UsageError(
-            f"guard wa {args.wa_command}: {text}{hint}{outcome}", footer=None
+            f"guard wa {args.wa_command}: {error}{hint}{outcome}", footer=None
         ) from None
     except BotoCoreError as error:  # no region, no credentials: before any call is made
         raise UsageError(
@@ -379,6 +376,11 @@ def _sync(args: argparse.Namespace, review: Review) -> int:
             footer=None,
         ) from None
     return EXIT_OK
+
+
+def _print_changes(changes: Sequence[Change]) -> None:
+    for change in changes:
+        print(f"  {change.kind:<17} {change.subject}: {change.detail}")
 
 
 def _print_plan(fmt: str, review: Review, plan: SyncPlan) -> None:
@@ -391,8 +393,7 @@ def _print_plan(fmt: str, review: Review, plan: SyncPlan) -> None:
         print(f"{where}: the Tool matches {review.source}; nothing to change")
     else:
         print(f"{where}: {len(plan.changes)} change(s)")
-        for change in plan.changes:
-            print(f"  {change.kind:<17} {change.subject}: {change.detail}")
+        _print_changes(plan.changes)
     if plan.unmanaged:
         print(f"answered in the Tool, not in the file (left alone): {', '.join(plan.unmanaged)}")
 
@@ -403,8 +404,7 @@ def _print_result(fmt: str, review: Review, result: SyncResult) -> None:
         sys.stdout.write(json.dumps({"workload": name, **result.to_json()}, indent=2) + "\n")
         return
     print(f"workload {name} ({result.workload_id}): {len(result.applied)} change(s) made")
-    for change in result.applied:
-        print(f"  {change.kind:<17} {change.subject}: {change.detail}")
+    _print_changes(result.applied)
     if result.milestone:
         print(f"milestone {result.milestone_number}: {result.milestone}")
     if result.retries:

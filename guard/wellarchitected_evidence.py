@@ -70,10 +70,14 @@ class EvidenceCheck:
         }
 
 
+def _shown(texts: Sequence[str], separator: str = "; ", before_more: str = "; ") -> str:
+    """The first :data:`SHOWN` texts, then how many more there are."""
+    more = f"{before_more}and {len(texts) - SHOWN} more" if len(texts) > SHOWN else ""
+    return separator.join(texts[:SHOWN]) + more
+
+
 def _messages(items: Sequence[Mapping[str, Any]], key: str) -> str:
-    shown = "; ".join(str(item.get(key, "")) for item in items[:SHOWN])
-    more = f"; and {len(items) - SHOWN} more" if len(items) > SHOWN else ""
-    return shown + more
+    return _shown([str(item.get(key, "")) for item in items])
 
 
 def _policy(name: str, stack: str, plan: Mapping[str, Any]) -> StackResult:
@@ -94,11 +98,8 @@ def _audit(check: str, stack: str, audit: Mapping[str, Any] | None) -> StackResu
     gaps = [g for g in audit.get("gaps", []) if g.get("kind") == check]
     when = audit.get("generated_at", "?")
     if gaps:
-        listed = "; ".join(f"{g.get('subject')}: {g.get('detail')}" for g in gaps[:SHOWN])
-        more = f"; and {len(gaps) - SHOWN} more" if len(gaps) > SHOWN else ""
-        return StackResult(
-            stack, FAILS, f"{len(gaps)} gap(s) in the audit of {when}: {listed}{more}"
-        )
+        listed = _shown([f"{g.get('subject')}: {g.get('detail')}" for g in gaps])
+        return StackResult(stack, FAILS, f"{len(gaps)} gap(s) in the audit of {when}: {listed}")
     return StackResult(stack, PASSES, f"no {check} gap in the audit of {when}")
 
 
@@ -106,10 +107,7 @@ def _component(token: str, stack: str, plan: Mapping[str, Any]) -> StackResult:
     names = sorted(r.get("name", "") for r in plan.get("resources", []) if r.get("type") == token)
     if not names:
         return StackResult(stack, FAILS, f"the plan declares no {token}")
-    shown = ", ".join(names[:SHOWN]) + (
-        f" and {len(names) - SHOWN} more" if len(names) > SHOWN else ""
-    )
-    return StackResult(stack, PASSES, f"declared: {shown}")
+    return StackResult(stack, PASSES, f"declared: {_shown(names, ', ', ' ')}")
 
 
 def judge(

@@ -94,9 +94,15 @@ def _catalog_line(report: ReviewReport) -> str:
     return "catalog: " + "; ".join(parts)
 
 
+def _where(check: EvidenceCheck, status: str | None = None) -> str:
+    """``prod: <detail>; staging: <detail>``, of the stacks with ``status`` when given."""
+    return "; ".join(
+        f"{s.stack}: {s.detail}" for s in check.stacks if status is None or s.status == status
+    )
+
+
 def _check_line(check: EvidenceCheck) -> str:
-    where = "; ".join(f"{s.stack}: {s.detail}" for s in check.stacks)
-    return f"{check.question_id} / {check.choice_id}: {check.label} ({where})"
+    return f"{check.question_id} / {check.choice_id}: {check.label} ({_where(check)})"
 
 
 def render_text(report: ReviewReport) -> str:
@@ -133,8 +139,7 @@ def render_text(report: ReviewReport) -> str:
         if (check.question_id, check.choice_id) != current:
             current = (check.question_id, check.choice_id)
             lines.append(f"  {check.question_id} / {check.choice_id}")
-        where = "; ".join(f"{s.stack}: {s.detail}" for s in check.stacks)
-        lines.append(f"    {check.status:<9} {check.label} ({where})")
+        lines.append(f"    {check.status:<9} {check.label} ({_where(check)})")
     return "\n".join(lines) + "\n"
 
 
@@ -170,8 +175,8 @@ def render_markdown(report: ReviewReport) -> str:
         lines += ["", "#### Contradictions: marked as met, but the evidence fails", ""]
         lines += ["| question | choice | evidence | where |", "| --- | --- | --- | --- |"]
         for c in report.contradictions:
-            where = "; ".join(f"{x.stack}: {x.detail}" for x in c.stacks if x.status == FAILS)
-            lines.append(f"| {c.question_id} | `{c.choice_id}` | {c.label} | {_cell(where)} |")
+            where = _cell(_where(c, FAILS))
+            lines.append(f"| {c.question_id} | `{c.choice_id}` | {c.label} | {where} |")
     lines += ["", f"#### Risks by pillar ({RISK_NOTE})", ""]
     lines += ["| pillar | " + " | ".join(label for _, label in _COUNTED) + " |"]
     lines += ["| --- " * (len(_COUNTED) + 1) + "|"]

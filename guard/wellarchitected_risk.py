@@ -51,12 +51,22 @@ class QuestionRisk:
 
 def question_risk(question: Question, selected: Sequence[str] | None, applicable: bool) -> str:
     """The estimate for one question: ``selected`` is None when the review does not answer it."""
+    return _risk_and_unmet(question, selected, applicable)[0]
+
+
+def _risk_and_unmet(
+    question: Question, selected: Sequence[str] | None, applicable: bool
+) -> tuple[str, list[Choice]]:
+    """The estimate and the best practices it leaves unmet (none for a question that does not
+    apply or is not answered)."""
     if not applicable:
-        return "NOT_APPLICABLE"
+        return "NOT_APPLICABLE", []
     if not selected:
-        return "UNANSWERED"
-    levels = {c.risk for c in _unmet(question, selected)}
-    return next((_LEVEL[level] for level in ("high", "medium") if level in levels), "NONE")
+        return "UNANSWERED", []
+    unmet = _unmet(question, selected)
+    levels = {c.risk for c in unmet}
+    risk = next((_LEVEL[level] for level in ("high", "medium") if level in levels), "NONE")
+    return risk, unmet
 
 
 def _unmet(question: Question, selected: Sequence[str]) -> list[Choice]:
@@ -72,8 +82,7 @@ def _estimate(lens: str, catalog: Catalog, answers: Mapping[str, Answer]) -> lis
         answer = answers.get(question.id)
         applicable = answer is None or answer.not_applicable is None
         selected = answer.choice_ids() if answer is not None else None
-        risk = question_risk(question, selected, applicable)
-        unmet = _unmet(question, selected or []) if risk in ("HIGH", "MEDIUM", "NONE") else []
+        risk, unmet = _risk_and_unmet(question, selected, applicable)
         rank = {"high": 0, "medium": 1}
         improvements = sorted((c for c in unmet if c.risk in rank), key=lambda c: rank[c.risk])
         found.append(

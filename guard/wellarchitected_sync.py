@@ -23,7 +23,7 @@ from __future__ import annotations
 import hashlib
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -43,8 +43,20 @@ _CONFLICT = "ConflictException"
 _COMMIT = re.compile(r"[0-9a-fA-F]{7,40}")
 
 
+#: The calls that write. A denied one is usually the deploy role's tag condition at work.
+WRITES = ("CreateWorkload", "UpdateWorkload", "AssociateLenses", "UpdateAnswer", "CreateMilestone")
+_ACCESS_DENIED = ("AccessDenied", "AccessDeniedException")
+
+
 class SyncError(Exception):
-    """A sync step failed; the message is one line saying which step and why."""
+    """A sync step failed; the message is one line saying which step and why.
+
+    ``denied_write`` is True when AWS refused one of the :data:`WRITES` for lack of permission.
+    """
+
+    def __init__(self, message: str, *, denied_write: bool = False) -> None:
+        super().__init__(message)
+        self.denied_write = denied_write
 
 
 @dataclass(frozen=True)
@@ -131,7 +143,12 @@ def _one_line(text: str) -> str:
 def _failed(subject: str, error: BotoCoreError | ClientError) -> SyncError:
     # describe_failure ends with a full stop, and AWS's messages often end with their own.
     line = _one_line(describe_failure(error)).rstrip(".")
-    return SyncError(f"{subject}: {line}.")
+    denied = (
+        isinstance(error, ClientError)
+        and error.operation_name in WRITES
+        and error_parts(error)[0] in _ACCESS_DENIED
+    )
+    return SyncError(f"{subject}: {line}.", denied_write=denied)
 
 
 def _read(subject: str, call: Callable[..., Any], **params: Any) -> Any:
@@ -142,21 +159,32 @@ def _read(subject: str, call: Callable[..., Any], **params: Any) -> Any:
         raise _failed(subject, error) from error
 
 
+def all_pages(call: Callable[..., Any], **params: Any) -> Iterator[Any]:
+    """Every page of a Well-Architected list call, following ``NextToken`` (botocore has no
+    paginators for this service); ``MaxResults`` is the largest the Tool allows."""
+    params = {**params, "MaxResults": PAGE_SIZE}
+    while True:
+        page = call(**params)
+        yield page
+        if not page.get("NextToken"):
+            return
+        params["NextToken"] = page["NextToken"]
+
+
+def _pages(subject: str, call: Callable[..., Any], **params: Any) -> Iterator[Any]:
+    """:func:`all_pages`, each call's failure a one-line SyncError naming ``subject``."""
+    return all_pages(lambda **page_params: _read(subject, call, **page_params), **params)
+
+
 def find_workload(client: WellArchitectedClient, name: str) -> str | None:
     """The ID of the workload named exactly ``name``, or None; SyncError if two have the name."""
-    found: list[str] = []
-    params: dict[str, Any] = {"WorkloadNamePrefix": name, "MaxResults": PAGE_SIZE}
-    while True:
-        page = _read(name, client.list_workloads, **params)
-        # The filter is a prefix: "payments" also lists "payments-staging".
-        found += [
-            summary["WorkloadId"]
-            for summary in page.get("WorkloadSummaries", [])
-            if summary.get("WorkloadName") == name
-        ]
-        if not page.get("NextToken"):
-            break
-        params["NextToken"] = page["NextToken"]
+    # The filter is a prefix: "payments" also lists "payments-staging".
+    found = [
+        summary["WorkloadId"]
+        for page in _pages(name, client.list_workloads, WorkloadNamePrefix=name)
+        for summary in page.get("WorkloadSummaries", [])
+        if summary.get("WorkloadName") == name
+    ]
     if len(found) > 1:
         raise SyncError(f"{name}: {len(found)} workloads have this name: {', '.join(found)}.")
     return found[0] if found else None
@@ -251,14 +279,8 @@ def _workload_drift(want: DesiredWorkload, have: Any) -> tuple[dict[str, Any], l
 
 
 def _list_answers(client: WellArchitectedClient, workload_id: str, lens: str) -> list[Any]:
-    summaries: list[Any] = []
-    params: dict[str, Any] = {"WorkloadId": workload_id, "LensAlias": lens, "MaxResults": PAGE_SIZE}
-    while True:
-        page = _read(lens, client.list_answers, **params)
-        summaries += page.get("AnswerSummaries", [])
-        if not page.get("NextToken"):
-            return summaries
-        params["NextToken"] = page["NextToken"]
+    pages = _pages(lens, client.list_answers, WorkloadId=workload_id, LensAlias=lens)
+    return [summary for page in pages for summary in page.get("AnswerSummaries", [])]
 
 
 @dataclass(frozen=True)
@@ -393,14 +415,12 @@ def _answer_params(workload_id: str, want: DesiredAnswer) -> dict[str, Any]:
 
 
 def _find_milestone(client: WellArchitectedClient, workload_id: str, name: str) -> bool:
-    params: dict[str, Any] = {"WorkloadId": workload_id, "MaxResults": PAGE_SIZE}
-    while True:
-        page = _read(name, client.list_milestones, **params)
-        if any(m.get("MilestoneName") == name for m in page.get("MilestoneSummaries", [])):
-            return True
-        if not page.get("NextToken"):
-            return False
-        params["NextToken"] = page["NextToken"]
+    # any() stops at the page that has it: later pages are not read.
+    return any(
+        milestone.get("MilestoneName") == name
+        for page in _pages(name, client.list_milestones, WorkloadId=workload_id)
+        for milestone in page.get("MilestoneSummaries", [])
+    )
 
 
 def _risk_counts(

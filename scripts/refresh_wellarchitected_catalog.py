@@ -49,14 +49,13 @@ from guard.wellarchitected_catalog import (
     load_catalog_file,
     parse_catalog,
 )
+from guard.wellarchitected_sync import all_pages
 
 if TYPE_CHECKING:
     from mypy_boto3_wellarchitected import WellArchitectedClient
 
 DEFAULT_LENS = "wellarchitected"
 DEFAULT_REGION = "us-east-1"
-#: ListAnswers's largest page.
-PAGE_SIZE = 50
 SCRATCH_PREFIX = "guard-catalog-refresh-"
 SCRATCH_DESCRIPTION = (
     "Scratch workload of guard's scripts/refresh_wellarchitected_catalog.py, created to read the "
@@ -110,21 +109,11 @@ def read_lens(client: WellArchitectedClient | Any, workload_id: str, lens: str) 
         (str(p["PillarId"]), str(p.get("PillarName") or p["PillarId"]))
         for p in review.get("PillarReviewSummaries", [])
     )
-    answers: list[dict[str, Any]] = []
-    token: str | None = None
-    while True:
-        params: dict[str, Any] = {
-            "WorkloadId": workload_id,
-            "LensAlias": lens,
-            "MaxResults": PAGE_SIZE,
-        }
-        if token:
-            params["NextToken"] = token
-        page = client.list_answers(**params)
-        answers += [dict(answer) for answer in page.get("AnswerSummaries", [])]
-        token = page.get("NextToken")
-        if not token:
-            break
+    answers = [
+        dict(answer)
+        for page in all_pages(client.list_answers, WorkloadId=workload_id, LensAlias=lens)
+        for answer in page.get("AnswerSummaries", [])
+    ]
     return LensData(str(review.get("LensVersion") or ""), pillars, tuple(answers))
 
 

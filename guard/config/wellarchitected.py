@@ -153,6 +153,11 @@ class Workload(StrictModel):
     #: The Region whose Well-Architected Tool holds the review (default: the first of regions).
     tool_region: Region | None = None
 
+    @property
+    def review_region(self) -> str:
+        """Where the Tool holds this review (the Tool is regional, like its workloads)."""
+        return self.tool_region or self.regions[0]
+
     @model_validator(mode="after")
     def _listed_once(self) -> Workload:
         for name in ("regions", "account_ids", "stacks", "lenses"):
@@ -196,8 +201,8 @@ class Review:
 
     @property
     def tool_region(self) -> str:
-        """Where the Tool holds this review: the Tool is regional, like its workloads."""
-        return self.workload.tool_region or self.workload.regions[0]
+        """Where the Tool holds this review."""
+        return self.workload.review_region
 
     def desired_workload(self) -> DesiredWorkload:
         w = self.file.workload
@@ -324,15 +329,17 @@ def _answer_problems(
     return problems
 
 
+def _choice_id(item: Any) -> str | None:
+    """A selected item's choice ID as written: ``- sec_x`` or ``- id: sec_x``."""
+    choice_id = item.get("id") if isinstance(item, Mapping) else item
+    return choice_id if isinstance(choice_id, str) else None
+
+
 def _selected_ids(answer: Mapping[str, Any]) -> list[str]:
     selected = answer.get("selected")
     if not isinstance(selected, list):
         return []
-    return [
-        str(item if isinstance(item, str) else item.get("id"))
-        for item in selected
-        if isinstance(item, (str, Mapping))
-    ]
+    return [choice_id for item in selected if (choice_id := _choice_id(item)) is not None]
 
 
 def _choice_problems(
@@ -345,10 +352,8 @@ def _choice_problems(
     problems: list[Problem] = []
     seen: set[str] = set()
     for index, item in enumerate(selected):
-        choice_id = (
-            item if isinstance(item, str) else item.get("id") if isinstance(item, Mapping) else None
-        )
-        if not isinstance(choice_id, str):
+        choice_id = _choice_id(item)
+        if choice_id is None:
             continue
         where: KeyPath = (*path, "selected", index) + (() if isinstance(item, str) else ("id",))
         if choice_id not in known:
@@ -414,7 +419,7 @@ def _stack_problems(document: Mapping[str, Any], vocabulary: Vocabulary) -> list
 
 def _tool_region_problems(review: ReviewFile, vocabulary: Vocabulary) -> list[Problem]:
     w = review.workload
-    region = w.tool_region or w.regions[0]
+    region = w.review_region
     offered = vocabulary.tool_regions
     if not offered or region in offered:
         return []
