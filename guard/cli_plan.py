@@ -297,7 +297,7 @@ def _diff_usage_problem(args: argparse.Namespace) -> str | None:
     return None
 
 
-def _read_plan_file(path: Path) -> PlanDocument:
+def read_plan_file(path: Path) -> PlanDocument:
     """A plan JSON file; :class:`SideError` naming the file (and line and column) if not one."""
     from guard.diff_model import PlanDocument, PlanDocumentError
 
@@ -333,7 +333,7 @@ def run_diff(args: argparse.Namespace) -> int:
     try:
         if args.files:
             old, new = (Path(f) for f in args.files)
-            base, head = _read_plan_file(old), _read_plan_file(new)
+            base, head = read_plan_file(old), read_plan_file(new)
             if base.stack != head.stack:
                 raise SideError(
                     [

@@ -19,15 +19,17 @@ import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from guard.exit_codes import EXIT_CONFIG, EXIT_OK, EXIT_POLICY
 
 if TYPE_CHECKING:
     from guard.config.wellarchitected import Review
+    from guard.diff_model import PlanDocument
     from guard.wellarchitected_sync import Change, SyncPlan, SyncResult
 
 DEFAULT_POLICY_PACK = Path("policies")
+T = TypeVar("T")
 
 WA_DESCRIPTION = """\
 A Well-Architected review kept as a file: reviews/<workload>.yaml names the workload, the guard
@@ -243,37 +245,48 @@ def run_wa(args: argparse.Namespace) -> int:
 # --- report ---------------------------------------------------------------------------------
 
 
-def _read_json(path: Path, what: str) -> dict[str, Any]:
+def _read_audit(path: Path) -> dict[str, Any]:
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
     except OSError as error:
-        raise UsageError(f"{what} {path}: {error.strerror or error}") from None
+        raise UsageError(f"--audit {path}: {error.strerror or error}") from None
     except ValueError as error:
-        raise UsageError(f"{what} {path}: not JSON ({error})") from None
+        raise UsageError(f"--audit {path}: not JSON ({error})") from None
     if not isinstance(document, dict) or not isinstance(document.get("stack"), str):
-        raise UsageError(f'{what} {path}: not a guard {what[2:]} JSON (no "stack" key)')
+        raise UsageError(f'--audit {path}: not a guard audit JSON (no "stack" key)')
     return document
 
 
-def _by_stack(paths: Sequence[Path], what: str, stacks: Sequence[str]) -> dict[str, dict[str, Any]]:
-    found: dict[str, dict[str, Any]] = {}
-    for path in paths:
-        document = _read_json(path, what)
-        stack = document["stack"]
+def _by_stack(
+    found: Sequence[tuple[Path, str, T]], what: str, stacks: Sequence[str]
+) -> dict[str, T]:
+    """Documents given on the command line (path, stack, document), keyed by the stack each is
+    of, which must be one the review covers."""
+    by_stack: dict[str, T] = {}
+    for path, stack, document in found:
         if stack not in stacks:
             raise UsageError(
                 f"{what} {path} is of stack {stack!r}, which the review does not cover "
                 f"(workload.stacks: {', '.join(stacks)})"
             )
-        found[stack] = document
-    return found
+        by_stack[stack] = document
+    return by_stack
 
 
-def _plans(args: argparse.Namespace, stacks: Sequence[str]) -> dict[str, dict[str, Any]]:
-    """The plan JSON of every covered stack, in the review's order: given, or planned here."""
-    from guard.cli_plan import PlanError, plan_stack
+def _plans(args: argparse.Namespace, stacks: Sequence[str]) -> dict[str, PlanDocument]:
+    """The plan of every covered stack, in the review's order: given (read as guard diff reads
+    plan files), or planned here."""
+    from guard.cli_plan import PlanError, SideError, plan_stack, read_plan_file
+    from guard.diff_model import PlanDocument
 
-    given = _by_stack(args.plan, "--plan", stacks)
+    read = []
+    for path in args.plan:
+        try:
+            document = read_plan_file(path)
+        except SideError as error:
+            raise UsageError(f"--plan {error}") from None
+        read.append((path, document.stack, document))
+    given = _by_stack(read, "--plan", stacks)
     plans = {}
     for stack in stacks:
         if stack not in given:
@@ -283,7 +296,7 @@ def _plans(args: argparse.Namespace, stacks: Sequence[str]) -> dict[str, dict[st
                 )
             except PlanError as error:
                 raise UsageError("\n".join(error.lines(f"stack {stack}"))) from None
-            given[stack] = planned.document()
+            given[stack] = PlanDocument.from_json(planned.document(), stack)
         plans[stack] = given[stack]
     return plans
 
@@ -299,7 +312,11 @@ def _report(args: argparse.Namespace, review: Review) -> int:
     from guard.wellarchitected_risk import estimate
 
     stacks = review.workload.stacks
-    audits = _by_stack(args.audit, "--audit", stacks)
+    audits = _by_stack(
+        [(path, (audit := _read_audit(path))["stack"], audit) for path in args.audit],
+        "--audit",
+        stacks,
+    )
     checks = check_evidence(review, _plans(args, stacks), audits)
     report = ReviewReport(review, tuple(estimate(review)), tuple(checks))
     render = {"json": render_json, "markdown": render_markdown, "text": render_text}

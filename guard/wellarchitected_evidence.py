@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from guard.config.wellarchitected import Evidence, Review
+from guard.diff_model import PlanDocument
 
 PASSES, FAILS, UNCHECKED = "passes", "fails", "unchecked"
 #: How many findings or gaps one check names before counting the rest.
@@ -80,9 +81,9 @@ def _messages(items: Sequence[Mapping[str, Any]], key: str) -> str:
     return _shown([str(item.get(key, "")) for item in items])
 
 
-def _policy(name: str, stack: str, plan: Mapping[str, Any]) -> StackResult:
-    findings = [f for f in plan.get("policies", []) if f.get("policy") == name]
-    waived = [e for e in plan.get("policy_exceptions_applied", []) if e.get("policy") == name]
+def _policy(name: str, stack: str, plan: PlanDocument) -> StackResult:
+    findings = [f for f in plan.policies if f.get("policy") == name]
+    waived = [e for e in plan.exceptions_applied if e.get("policy") == name]
     if findings:
         count = f"{len(findings)} finding{'s' if len(findings) != 1 else ''}"
         return StackResult(stack, FAILS, f"{count}: {_messages(findings, 'message')}")
@@ -103,8 +104,8 @@ def _audit(check: str, stack: str, audit: Mapping[str, Any] | None) -> StackResu
     return StackResult(stack, PASSES, f"no {check} gap in the audit of {when}")
 
 
-def _component(token: str, stack: str, plan: Mapping[str, Any]) -> StackResult:
-    names = sorted(r.get("name", "") for r in plan.get("resources", []) if r.get("type") == token)
+def _component(token: str, stack: str, plan: PlanDocument) -> StackResult:
+    names = sorted(r.name for r in plan.resources if r.type == token)
     if not names:
         return StackResult(stack, FAILS, f"the plan declares no {token}")
     return StackResult(stack, PASSES, f"declared: {_shown(names, ', ', ' ')}")
@@ -112,7 +113,7 @@ def _component(token: str, stack: str, plan: Mapping[str, Any]) -> StackResult:
 
 def judge(
     evidence: Evidence,
-    plans: Mapping[str, Mapping[str, Any]],
+    plans: Mapping[str, PlanDocument],
     audits: Mapping[str, Mapping[str, Any]],
 ) -> tuple[StackResult, ...]:
     """One evidence item in every covered stack (``plans`` is keyed by stack, in order)."""
@@ -129,11 +130,11 @@ def judge(
 
 def check_evidence(
     review: Review,
-    plans: Mapping[str, Mapping[str, Any]],
+    plans: Mapping[str, PlanDocument],
     audits: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> list[EvidenceCheck]:
-    """Every evidence item of the review, judged against the plans (plan JSON documents keyed by
-    stack) and the audits (audit JSON documents keyed by stack)."""
+    """Every evidence item of the review, judged against the plans (keyed by stack) and the
+    audits (audit JSON documents keyed by stack)."""
     checks = []
     for lens, answers in review.file.answers.items():
         for question_id, answer in answers.items():

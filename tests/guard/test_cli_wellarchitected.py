@@ -177,6 +177,21 @@ def test_report_with_a_clean_audit_passes_the_audit_evidence(
     assert json.loads(out)["summary"]["passes"] == 39
 
 
+def test_report_reads_plan_files_as_guard_diff_does(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    not_a_plan = tmp_path / "plan.json"
+    not_a_plan.write_text('{"stack": "prod"}', encoding="utf-8")
+    code, out, err = run(
+        capsys, "wa", "report", "--review", "reviews/prod.yaml", "--plan", str(not_a_plan)
+    )
+    assert (code, out) == (2, "")
+    assert err.splitlines()[0] == (
+        f"--plan {not_a_plan}: not a guard plan JSON document (no resources); "
+        "write one with guard plan --stack NAME --format json"
+    )
+
+
 def test_report_with_an_audit_of_another_stack_exits_2(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:

@@ -10,14 +10,16 @@ from typing import Any
 
 import pytest
 
-from guard.config.wellarchitected import Evidence
+from guard import wellarchitected_evidence
+from guard.config.wellarchitected import Evidence, Review
+from guard.diff_model import PlanDocument
 from guard.wellarchitected_evidence import (
     FAILS,
     PASSES,
     UNCHECKED,
-    check_evidence,
+    EvidenceCheck,
+    StackResult,
     contradictions,
-    judge,
 )
 from tests.conftest import ROOT
 from tests.guard.config.test_wellarchitected import WORKLOAD, load
@@ -60,6 +62,23 @@ def audit(stack: str = "prod", *gaps: tuple[str, str, str]) -> dict[str, Any]:
         "findings": {},
         "gaps": [{"kind": k, "subject": s, "detail": d} for k, s, d in gaps],
     }
+
+
+def _documents(plans: dict[str, dict[str, Any]]) -> dict[str, PlanDocument]:
+    """The plan JSON the tests edit, read as guard reads a plan file."""
+    return {stack: PlanDocument.from_json(document) for stack, document in plans.items()}
+
+
+def judge(
+    evidence: Evidence, plans: dict[str, dict[str, Any]], audits: dict[str, Any]
+) -> tuple[StackResult, ...]:
+    return wellarchitected_evidence.judge(evidence, _documents(plans), audits)
+
+
+def check_evidence(
+    review: Review, plans: dict[str, dict[str, Any]], audits: dict[str, Any] | None = None
+) -> list[EvidenceCheck]:
+    return wellarchitected_evidence.check_evidence(review, _documents(plans), audits)
 
 
 def test_the_golden_plan_is_what_these_tests_edit() -> None:
