@@ -123,18 +123,29 @@ def read_live(reader: AwsReader, expected: Expected, regions: tuple[str, ...]) -
     return live
 
 
+def read_audit_file(path: Path, option: str) -> Any:
+    """The JSON of a file given as ``option`` (``--previous``, ``--audit``): ValueError naming
+    the option, the file and, for bad JSON, the line and column. The caller checks its keys."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise ValueError(f"{option} {path}: {error.strerror}") from None
+    except UnicodeDecodeError as error:
+        raise ValueError(f"{option} {path}: not UTF-8 text (byte {error.start})") from None
+    except json.JSONDecodeError as error:
+        raise ValueError(
+            f"{option} {path}:{error.lineno}:{error.colno}: not JSON ({error.msg})"
+        ) from None
+
+
 def read_previous(path: Path) -> dict[str, Any]:
     """An earlier ``guard audit --format json``, for the trend line."""
     from guard.audit_aws import AuditError
 
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as error:
-        raise AuditError(f"--previous {path}: {error.strerror}") from None
-    except json.JSONDecodeError as error:
-        raise AuditError(
-            f"--previous {path}:{error.lineno}:{error.colno}: not JSON ({error.msg})"
-        ) from None
+        document = read_audit_file(path, "--previous")
+    except ValueError as error:
+        raise AuditError(str(error)) from None
     hub = document.get("findings", {}).get("securityhub") if isinstance(document, dict) else None
     if not isinstance(hub, dict) or not all(
         isinstance(hub.get(key), int) for key in ("critical", "high", "total")

@@ -246,12 +246,12 @@ def run_wa(args: argparse.Namespace) -> int:
 
 
 def _read_audit(path: Path) -> dict[str, Any]:
+    from guard.audit import read_audit_file
+
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as error:
-        raise UsageError(f"--audit {path}: {error.strerror or error}") from None
+        document = read_audit_file(path, "--audit")
     except ValueError as error:
-        raise UsageError(f"--audit {path}: not JSON ({error})") from None
+        raise UsageError(str(error)) from None
     if not isinstance(document, dict) or not isinstance(document.get("stack"), str):
         raise UsageError(f'--audit {path}: not a guard audit JSON (no "stack" key)')
     return document

@@ -192,6 +192,16 @@ def test_report_reads_plan_files_as_guard_diff_does(
     )
 
 
+def test_report_reads_audit_files_as_guard_audit_reads_previous(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    broken = tmp_path / "audit.json"
+    broken.write_text('{"stack": "prod",\n  oops}', encoding="utf-8")
+    code, out, err = run(capsys, *REPORT, "--audit", str(broken))
+    assert (code, out) == (2, "")
+    assert err.splitlines()[0].startswith(f"--audit {broken}:2:3: not JSON (")
+
+
 def test_report_with_an_audit_of_another_stack_exits_2(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
