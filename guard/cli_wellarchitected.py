@@ -395,16 +395,21 @@ def _sync(args: argparse.Namespace, review: Review) -> int:
     return EXIT_OK
 
 
+def _print_json(review: Review, document: dict[str, Any]) -> None:
+    """A plan's or a sync's JSON, led by the workload's name."""
+    sys.stdout.write(json.dumps({"workload": review.workload.name, **document}, indent=2) + "\n")
+
+
 def _print_changes(changes: Sequence[Change]) -> None:
     for change in changes:
         print(f"  {change.kind:<17} {change.subject}: {change.detail}")
 
 
 def _print_plan(fmt: str, review: Review, plan: SyncPlan) -> None:
-    name = review.workload.name
     if fmt == "json":
-        sys.stdout.write(json.dumps({"workload": name, **plan.to_json()}, indent=2) + "\n")
+        _print_json(review, plan.to_json())
         return
+    name = review.workload.name
     where = f"workload {name} ({plan.workload_id or 'not created yet'}, {review.tool_region})"
     if not plan.changes:
         print(f"{where}: the Tool matches {review.source}; nothing to change")
@@ -416,10 +421,10 @@ def _print_plan(fmt: str, review: Review, plan: SyncPlan) -> None:
 
 
 def _print_result(fmt: str, review: Review, result: SyncResult) -> None:
-    name = review.workload.name
     if fmt == "json":
-        sys.stdout.write(json.dumps({"workload": name, **result.to_json()}, indent=2) + "\n")
+        _print_json(review, result.to_json())
         return
+    name = review.workload.name
     print(f"workload {name} ({result.workload_id}): {len(result.applied)} change(s) made")
     _print_changes(result.applied)
     if result.milestone:
